@@ -1,0 +1,31 @@
+"""accredit: verifiable identity, mandates and attestations for AI agents.
+
+The public API is what this module exports; everything else may change.
+"""
+
+from .credentials import (
+    VerifyOptions,
+    issue_credential,
+    sign_presentation,
+    verify_credential,
+    verify_presentation,
+)
+from .dids import resolve
+from .errors import AccreditError
+from .keys import KeyPair, PublicKey
+from .results import Check, CheckStatus, VerificationResult
+
+__all__ = [
+    "AccreditError",
+    "Check",
+    "CheckStatus",
+    "KeyPair",
+    "PublicKey",
+    "VerificationResult",
+    "VerifyOptions",
+    "issue_credential",
+    "resolve",
+    "sign_presentation",
+    "verify_credential",
+    "verify_presentation",
+]

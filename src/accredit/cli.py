@@ -1,0 +1,230 @@
+"""The ``accredit`` command: a thin shell over the library.
+
+Exit codes: 0 success (verified), 1 not verified, 2 bad input or misuse. Errors are printed
+to stderr as JSON ``{"code", "message"}``; never a traceback, never a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _json
+from ._dates import parse_datetime
+from .credentials import (
+    VerifyOptions,
+    issue_credential,
+    sign_presentation,
+    verify_credential,
+    verify_presentation,
+)
+from .dids import default_resolver, resolve
+from .errors import AccreditError, InputError
+from .keys import KEY_TYPES, KeyPair
+from .proofs import RECOMMENDED_SUITES, SUITES
+
+EXIT_OK, EXIT_NOT_VERIFIED, EXIT_BAD_INPUT = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _read_json(path: str) -> Any:
+    """Read a JSON file strictly (``-`` is stdin). Raises ``InputError`` subclasses."""
+    if path == "-":
+        data = sys.stdin.buffer.read(_json.MAX_BYTES + 1)
+    else:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(_json.MAX_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}", path=path) from None
+    return _json.loads(data)
+
+
+def _print(value: Any) -> None:
+    print(_json.dumps(value))
+
+
+def _load_key(path: str) -> KeyPair:
+    try:
+        return KeyPair.from_file(path)
+    except OSError as exc:
+        raise InputError(f"cannot read key file {path}: {exc.strerror}", path=path) from None
+
+
+def _datetime_arg(value: str) -> Any:
+    try:
+        return parse_datetime(value, "argument")
+    except AccreditError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def cmd_key_generate(args: argparse.Namespace) -> int:
+    key = KeyPair.generate(args.type, **({"controller": args.controller} if args.controller else {}))
+    try:
+        key.to_file(args.output, overwrite=args.force)
+    except FileExistsError:
+        raise InputError(f"{args.output} exists; pass --force to replace it") from None
+    _print(key.to_multikey())
+    return EXIT_OK
+
+
+def cmd_did_resolve(args: argparse.Namespace) -> int:
+    resolver = default_resolver(allow_private=args.allow_private, allow_http=args.allow_private)
+    _print(resolve(args.did, resolver))
+    return EXIT_OK
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    credential = _read_json(args.credential)
+    key = _load_key(args.key)
+    _print(issue_credential(credential, key, suite=args.suite, created=args.created, purpose=args.purpose))
+    return EXIT_OK
+
+
+def cmd_present(args: argparse.Namespace) -> int:
+    credentials = [_read_json(path) for path in args.credentials]
+    key = _load_key(args.key)
+    _print(
+        sign_presentation(
+            credentials,
+            key,
+            challenge=args.challenge,
+            domain=args.domain,
+            suite=args.suite,
+            created=args.created,
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    document = _read_json(args.file)
+    options = VerifyOptions(
+        resolver=default_resolver(allow_private=args.allow_private, allow_http=args.allow_private),
+        now=args.now,
+        accepted_suites=RECOMMENDED_SUITES | set(args.accept_suite),
+    )
+    types = document.get("type") if isinstance(document, dict) else None
+    types = types if isinstance(types, list) else [types]
+    if "VerifiablePresentation" in types:
+        if not args.challenge or not args.domain:
+            raise InputError("verifying a presentation needs --challenge and --domain")
+        result = verify_presentation(document, options, challenge=args.challenge, domain=args.domain)
+    else:
+        result = verify_credential(document, options)
+    _print(result.to_dict())
+    return EXIT_OK if result.verified else EXIT_NOT_VERIFIED
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Sign an agent mandate, verify it, then show a tampered copy fail."""
+    organization, agent = KeyPair.generate(), KeyPair.generate()
+    credential = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://www.w3.org/ns/credentials/undefined-terms/v2",
+        ],
+        "type": ["VerifiableCredential", "MandateCredential"],
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": agent.did,
+            "actions": ["procurement.negotiate"],
+            "spendingLimit": {"amount": "250000.00", "currency": "USD"},
+        },
+    }
+    vc = issue_credential(credential, organization)
+    print(f"organization {organization.did}\nagent        {agent.did}\n")
+    print("signed credential:")
+    _print(vc)
+    result = verify_credential(vc)
+    print(f"\nverify original: verified={result.verified}")
+    vc["credentialSubject"]["spendingLimit"]["amount"] = "2500000.00"
+    tampered = verify_credential(vc)
+    print(
+        f"verify tampered (limit raised tenfold): verified={tampered.verified} codes={list(tampered.codes)}"
+    )
+    return EXIT_OK if result.verified and not tampered.verified else EXIT_NOT_VERIFIED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accredit", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    key = commands.add_parser("key", help="key pairs").add_subparsers(dest="key_command", required=True)
+    generate = key.add_parser("generate", help="generate a key pair into a Multikey file (mode 0600)")
+    generate.add_argument("--type", choices=KEY_TYPES, default="Ed25519")
+    generate.add_argument("-o", "--output", required=True, type=Path)
+    generate.add_argument("--controller", help="controlling DID (default: the key's did:key)")
+    generate.add_argument("--force", action="store_true", help="replace an existing file")
+    generate.set_defaults(func=cmd_key_generate)
+
+    did = commands.add_parser("did", help="DIDs").add_subparsers(dest="did_command", required=True)
+    did_resolve = did.add_parser("resolve", help="resolve a did:key or did:web to its document")
+    did_resolve.add_argument("did")
+    _network_flag(did_resolve)
+    did_resolve.set_defaults(func=cmd_did_resolve)
+
+    sign = commands.add_parser("sign", help="sign a credential (written to stdout)")
+    sign.add_argument("--key", required=True)
+    _proof_flags(sign)
+    sign.add_argument("--purpose", default="assertionMethod")
+    sign.add_argument("credential", help="credential JSON file, or - for stdin")
+    sign.set_defaults(func=cmd_sign)
+
+    present = commands.add_parser("present", help="sign a presentation of credentials")
+    present.add_argument("--key", required=True)
+    present.add_argument("--challenge", required=True)
+    present.add_argument("--domain", required=True)
+    _proof_flags(present)
+    present.add_argument("credentials", nargs="*", help="credential JSON files, - for stdin")
+    present.set_defaults(func=cmd_present)
+
+    verify = commands.add_parser("verify", help="verify a credential or presentation")
+    verify.add_argument("file", help="JSON file, or - for stdin")
+    verify.add_argument("--challenge")
+    verify.add_argument("--domain")
+    verify.add_argument("--now", type=_datetime_arg, help="verify as of this time (ISO 8601)")
+    verify.add_argument(
+        "--accept-suite",
+        action="append",
+        default=[],
+        choices=sorted(SUITES),
+        help="also accept this cryptosuite (e.g. Ed25519Signature2020)",
+    )
+    _network_flag(verify)
+    verify.set_defaults(func=cmd_verify)
+
+    commands.add_parser("demo", help="sign, verify and tamper with a credential").set_defaults(func=cmd_demo)
+    return parser
+
+
+def _proof_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", choices=sorted(SUITES), default="eddsa-rdfc-2022")
+    parser.add_argument("--created", type=_datetime_arg, help="proof creation time (ISO 8601)")
+
+
+def _network_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="let did:web resolve to private/loopback addresses over http (tests)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.func
+    try:
+        return handler(args)
+    except AccreditError as error:
+        print(_json.dumps(error.to_dict()), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

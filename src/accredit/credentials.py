@@ -1,0 +1,438 @@
+"""Verifiable Credentials and Presentations: validate, issue, verify, present.
+
+W3C VC Data Model 2.0 (``validFrom``/``validUntil``) and 1.1 (``issuanceDate``/
+``expirationDate``). https://www.w3.org/TR/vc-data-model-2.0/
+
+Verification never raises for an invalid credential: it returns a ``VerificationResult``
+with every check. It raises only for input that is not a JSON object or is too deep, and
+for misuse (a naive ``now``). It fails closed: anything it cannot check is a failed check.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from . import _json
+from ._dates import parse_datetime, require_aware, utcnow
+from .dids import Resolver, default_resolver
+from .errors import AccreditError, InputError, ValidationError
+from .jsonld import DocumentLoader, check_contexts, default_document_loader, expand
+from .keys import KeyPair
+from .proofs import RECOMMENDED_SUITES, create_proof, get_suite, proofs_of, verify_proofs
+from .proofs.ed25519_signature_2020 import ED25519_2020_CONTEXT
+from .proofs.eddsa_rdfc_2022 import DATA_INTEGRITY_V2
+from .results import Check, VerificationResult
+
+CREDENTIALS_V1 = "https://www.w3.org/2018/credentials/v1"
+CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
+
+# Checks the status layer plugs in: given a credential, the checks of its credentialStatus.
+StatusChecker = Callable[[Mapping[str, Any]], Sequence[Check]]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+_DIGITS = re.compile(r"^[0-9]+$", re.ASCII)
+
+
+# --- structure -------------------------------------------------------------------------------
+
+
+def data_model_version(document: Mapping[str, Any]) -> Literal[1, 2]:
+    """1 or 2, from the first ``@context`` entry. Raises ``ValidationError``."""
+    context = document.get("@context")
+    first = context[0] if isinstance(context, list) and context else context
+    if first == CREDENTIALS_V2:
+        return 2
+    if first == CREDENTIALS_V1:
+        return 1
+    raise ValidationError(
+        f"@context must start with {CREDENTIALS_V2!r} (VC 2.0) or {CREDENTIALS_V1!r} (VC 1.1)",
+        field="@context",
+    )
+
+
+def _require_url(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _URL.match(value):
+        raise ValidationError(f"{field} must be a URL", field=field)
+    return value
+
+
+def _types(document: Mapping[str, Any]) -> list[Any]:
+    value = document.get("type")
+    return value if isinstance(value, list) else [value]
+
+
+def _id_of(value: Any, field: str) -> str:
+    """The id of a property that is a URL or an object with an ``id`` URL."""
+    if isinstance(value, dict):
+        return _require_url(value.get("id"), f"{field}.id")
+    return _require_url(value, field)
+
+
+def issuer_of(credential: Mapping[str, Any]) -> str:
+    """The issuer's id (``issuer`` is a URL or an object with ``id``). Raises ``ValidationError``."""
+    return _id_of(credential.get("issuer"), "issuer")
+
+
+def _validate_status(credential: Mapping[str, Any]) -> None:
+    status = credential.get("credentialStatus")
+    if status is None:
+        return
+    for entry in status if isinstance(status, list) else [status]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise ValidationError("each credentialStatus needs a type", field="credentialStatus")
+        for key in ("statusListIndex", "statusSize"):
+            # Status indexes are plain ASCII digit strings (Bitstring Status List §2.1):
+            # no signs, no spaces, no non-ASCII digits that int() would happily accept.
+            if key in entry and not (isinstance(entry[key], str) and _DIGITS.match(entry[key])):
+                raise ValidationError(
+                    f"credentialStatus.{key} must be a string of ASCII digits",
+                    field=f"credentialStatus.{key}",
+                )
+
+
+def _validity_window(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    if data_model_version(credential) == 2:
+        start_field, end_field = "validFrom", "validUntil"
+    else:
+        start_field, end_field = "issuanceDate", "expirationDate"
+        if start_field not in credential:
+            raise ValidationError("a VC 1.1 credential needs issuanceDate", field=start_field)
+    start = parse_datetime(credential[start_field], start_field) if start_field in credential else None
+    end = parse_datetime(credential[end_field], end_field) if end_field in credential else None
+    if start and end and end < start:
+        raise ValidationError(f"{end_field} is before {start_field}", field=end_field)
+    return start, end
+
+
+def validate_credential(credential: Any) -> None:
+    """Check the VC data model's required structure. Raises ``ValidationError`` naming the field."""
+    if not isinstance(credential, dict):
+        raise ValidationError("a credential must be a JSON object")
+    data_model_version(credential)
+    if "VerifiableCredential" not in _types(credential):
+        raise ValidationError("type must include 'VerifiableCredential'", field="type")
+    if "id" in credential:
+        _require_url(credential["id"], "id")
+    issuer_of(credential)
+    subjects = credential.get("credentialSubject")
+    subjects = subjects if isinstance(subjects, list) else [subjects]
+    if not subjects or not all(isinstance(s, dict) and s for s in subjects):
+        raise ValidationError(
+            "credentialSubject must be a non-empty object or list of objects", field="credentialSubject"
+        )
+    for subject in subjects:
+        if "id" in subject:
+            _require_url(subject["id"], "credentialSubject.id")
+    _validity_window(credential)
+    _validate_status(credential)
+
+
+def holder_of(presentation: Mapping[str, Any]) -> str | None:
+    holder = presentation.get("holder")
+    return None if holder is None else _id_of(holder, "holder")
+
+
+def embedded_credentials(presentation: Mapping[str, Any]) -> list[Any]:
+    value = presentation.get("verifiableCredential", [])
+    return value if isinstance(value, list) else [value]
+
+
+def validate_presentation(presentation: Any) -> None:
+    """Check a presentation's structure (not its credentials). Raises ``ValidationError``."""
+    if not isinstance(presentation, dict):
+        raise ValidationError("a presentation must be a JSON object")
+    data_model_version(presentation)
+    if "VerifiablePresentation" not in _types(presentation):
+        raise ValidationError("type must include 'VerifiablePresentation'", field="type")
+    if "id" in presentation:
+        _require_url(presentation["id"], "id")
+    holder_of(presentation)
+    if not all(isinstance(vc, dict) for vc in embedded_credentials(presentation)):
+        raise ValidationError(
+            "verifiableCredential must hold credential objects", field="verifiableCredential"
+        )
+
+
+def _as_json_object(document: Any, what: str) -> dict[str, Any]:
+    """A private deep copy of a JSON object, bounded in depth. Raises ``InputError``."""
+    if not isinstance(document, dict):
+        raise InputError(f"a {what} must be a JSON object")
+    _json.check_depth(document)
+    return copy.deepcopy(document)
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def _with_suite_context(document: dict[str, Any], suite_name: str) -> None:
+    # A VC 1.1 document does not define DataIntegrityProof, nor does VC 2.0 define
+    # Ed25519Signature2020: add the context that does, as the reference libraries do.
+    suite = get_suite(suite_name)
+    context = document["@context"] if isinstance(document["@context"], list) else [document["@context"]]
+    if not any(url in context for url in suite.suite_contexts):
+        wanted = ED25519_2020_CONTEXT if suite.cryptosuite is None else DATA_INTEGRITY_V2
+        document["@context"] = [*context, wanted]
+
+
+def _check_signable(document: Mapping[str, Any], suite_name: str, loader: DocumentLoader) -> None:
+    suite = get_suite(suite_name)
+    check_contexts(document, loader, allow_inline=not suite.signs_rdf)
+    if not suite.signs_rdf:
+        expand(document, loader)  # RDF suites run the same safe-mode check when canonicalizing
+
+
+def issue_credential(
+    credential: Mapping[str, Any],
+    key: KeyPair,
+    *,
+    suite: str = "eddsa-rdfc-2022",
+    created: datetime | None = None,
+    expires: datetime | None = None,
+    purpose: str = "assertionMethod",
+    document_loader: DocumentLoader | None = None,
+) -> dict[str, Any]:
+    """Sign ``credential`` as its issuer with ``key``; return the verifiable credential.
+
+    ``issuer`` defaults to the key's controller and must equal it when given. Verifiers
+    require ``purpose`` to be ``assertionMethod``; another purpose is for tests. Raises
+    ``ValidationError`` (structure, dates, issuer), ``JsonLdError`` subclasses (unknown
+    context, undefined term) and ``ProofError`` — never signs what a verifier would refuse.
+    """
+    document = _as_json_object(credential, "credential")
+    document.setdefault("issuer", key.controller)
+    validate_credential(document)
+    if issuer_of(document) != key.controller:
+        raise ValidationError(
+            f"issuer {issuer_of(document)!r} is not the controller of the signing key ({key.controller!r})",
+            field="issuer",
+        )
+    loader = document_loader or default_document_loader()
+    _with_suite_context(document, suite)
+    _check_signable(document, suite, loader)
+    proof = create_proof(
+        document, key, document_loader=loader, suite=suite, purpose=purpose, created=created, expires=expires
+    )
+    existing = proofs_of(document)
+    document["proof"] = [*existing, proof] if existing else proof
+    return document
+
+
+def sign_presentation(
+    credentials: Sequence[Mapping[str, Any]],
+    key: KeyPair,
+    *,
+    challenge: str,
+    domain: str,
+    suite: str = "eddsa-rdfc-2022",
+    presentation_id: str | None = None,
+    created: datetime | None = None,
+    expires: datetime | None = None,
+    document_loader: DocumentLoader | None = None,
+) -> dict[str, Any]:
+    """A presentation of ``credentials`` by the key's controller, bound to ``challenge`` and
+    ``domain`` (proof purpose ``authentication``).
+
+    The presentation uses VC 2.0 unless every credential is VC 1.1. Raises like
+    ``issue_credential``.
+    """
+    if not challenge or not domain:
+        raise ValidationError("a presentation needs a non-empty challenge and domain")
+    embedded = [_as_json_object(vc, "credential") for vc in credentials]
+    version = 1 if embedded and all(data_model_version(vc) == 1 for vc in embedded) else 2
+    presentation: dict[str, Any] = {
+        "@context": [CREDENTIALS_V1 if version == 1 else CREDENTIALS_V2],
+        "type": ["VerifiablePresentation"],
+    }
+    if presentation_id:
+        presentation["id"] = presentation_id
+    presentation["holder"] = key.controller
+    if embedded:
+        presentation["verifiableCredential"] = embedded
+    validate_presentation(presentation)
+    loader = document_loader or default_document_loader()
+    _with_suite_context(presentation, suite)
+    _check_signable(presentation, suite, loader)
+    presentation["proof"] = create_proof(
+        presentation,
+        key,
+        document_loader=loader,
+        suite=suite,
+        purpose="authentication",
+        created=created,
+        expires=expires,
+        challenge=challenge,
+        domain=domain,
+    )
+    return presentation
+
+
+# --- verifying -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What a verification accepts and with which collaborators.
+
+    ``now`` defaults to the current time; ``max_clock_skew`` widens validity windows by that
+    much on both sides. ``accepted_suites`` defaults to the recommended cryptosuites.
+    Inline contexts are refused for RDF-signed proofs unless ``allow_inline_contexts``.
+    A credential with ``credentialStatus`` fails (``STATUS_UNCHECKED``) without a
+    ``status_checker``.
+    """
+
+    resolver: Resolver = field(default_factory=default_resolver)
+    document_loader: DocumentLoader = field(default_factory=default_document_loader)
+    now: datetime | None = None
+    max_clock_skew: timedelta = timedelta(0)
+    accepted_suites: Collection[str] = RECOMMENDED_SUITES
+    allow_inline_contexts: bool = False
+    status_checker: StatusChecker | None = None
+
+    def __post_init__(self) -> None:
+        if self.now is not None:
+            require_aware(self.now, "now")
+
+    def moment(self) -> datetime:
+        return self.now or utcnow()
+
+
+def _context_checks(document: Mapping[str, Any], options: VerifyOptions) -> list[Check]:
+    proofs = [p for p in proofs_of(document) if isinstance(p, dict)]
+    signs_rdf = any(
+        p.get("type") != "DataIntegrityProof" or p.get("cryptosuite") != "eddsa-jcs-2022" for p in proofs
+    )
+    try:
+        check_contexts(
+            document, options.document_loader, allow_inline=options.allow_inline_contexts or not signs_rdf
+        )
+        if not signs_rdf:
+            expand(document, options.document_loader)
+    except AccreditError as error:
+        return [Check.from_error("context", error)]
+    return [Check.passed("context")]
+
+
+def _validity_checks(credential: Mapping[str, Any], options: VerifyOptions) -> list[Check]:
+    start, end = _validity_window(credential)
+    now, skew = options.moment(), options.max_clock_skew
+    evidence: dict[str, Any] = {
+        "now": now,
+        "validFrom": start,
+        "validUntil": end,
+        "maxClockSkew": skew.total_seconds(),
+    }
+    if start is not None and now + skew < start:
+        return [Check.failed("validity", "NOT_YET_VALID", "the credential is not valid yet", **evidence)]
+    if end is not None and now - skew > end:
+        return [Check.failed("validity", "EXPIRED", "the credential has expired", **evidence)]
+    return [Check.passed("validity", **{k: v for k, v in evidence.items() if v is not None})]
+
+
+def _status_checks(credential: Mapping[str, Any], options: VerifyOptions) -> list[Check]:
+    if "credentialStatus" not in credential:
+        return []
+    if options.status_checker is None:
+        return [
+            Check.failed(
+                "status",
+                "STATUS_UNCHECKED",
+                "the credential has a credentialStatus and no status checker was given",
+            )
+        ]
+    return list(options.status_checker(credential))
+
+
+def _skip_all(reason: Check) -> list[Check]:
+    return [reason] + [
+        Check.skipped(name, "NOT_CHECKED", "not checked: the document is malformed")
+        for name in ("context", "proof")
+    ]
+
+
+def _credential_checks(credential: dict[str, Any], options: VerifyOptions) -> list[Check]:
+    try:
+        validate_credential(credential)
+    except ValidationError as error:
+        return _skip_all(Check.from_error("dataModel", error))
+    checks = [Check.passed("dataModel", version=data_model_version(credential))]
+    checks += _context_checks(credential, options)
+    checks += verify_proofs(
+        credential,
+        purpose="assertionMethod",
+        controller=issuer_of(credential),
+        resolver=options.resolver,
+        document_loader=options.document_loader,
+        accepted_suites=options.accepted_suites,
+        now=options.moment(),
+    )
+    checks += _validity_checks(credential, options)
+    checks += _status_checks(credential, options)
+    return checks
+
+
+def verify_credential(
+    credential: Any, options: VerifyOptions | None = None, **kwargs: Any
+) -> VerificationResult:
+    """Verify a credential's structure, contexts, proofs, validity window and status.
+
+    Options are a ``VerifyOptions`` or its fields as keywords. Returns a result listing
+    every check; raises only ``InputError`` (not a JSON object, too deep) and
+    ``ValidationError`` for a naive ``now``.
+    """
+    opts = options or VerifyOptions(**kwargs)
+    document = _as_json_object(credential, "credential")
+    return VerificationResult.of("credential", _credential_checks(document, opts))
+
+
+def _holder_check(presentation: Mapping[str, Any]) -> Check:
+    if holder_of(presentation) is None:
+        return Check.failed(
+            "holder",
+            "HOLDER_MISMATCH",
+            "the presentation names no holder, so its signer cannot be bound to one",
+        )
+    return Check.passed("holder", holder=holder_of(presentation))
+
+
+def verify_presentation(
+    presentation: Any,
+    options: VerifyOptions | None = None,
+    *,
+    challenge: str,
+    domain: str,
+    **kwargs: Any,
+) -> VerificationResult:
+    """Verify a presentation: its holder's proof (purpose ``authentication``, bound to
+    ``challenge`` and ``domain``) and every embedded credential.
+
+    Embedded credentials' checks appear prefixed ``verifiableCredential[i].``. Raises only
+    like ``verify_credential``.
+    """
+    opts = options or VerifyOptions(**kwargs)
+    document = _as_json_object(presentation, "presentation")
+    try:
+        validate_presentation(document)
+    except ValidationError as error:
+        return VerificationResult.of("presentation", _skip_all(Check.from_error("dataModel", error)))
+    checks = [Check.passed("dataModel", version=data_model_version(document)), _holder_check(document)]
+    checks += _context_checks(document, opts)
+    checks += verify_proofs(
+        document,
+        purpose="authentication",
+        controller=holder_of(document) or "",
+        resolver=opts.resolver,
+        document_loader=opts.document_loader,
+        accepted_suites=opts.accepted_suites,
+        challenge=challenge,
+        domain=domain,
+        now=opts.moment(),
+    )
+    for index, credential in enumerate(embedded_credentials(document)):
+        prefix = f"verifiableCredential[{index}]"
+        checks += [c.prefixed(prefix) for c in _credential_checks(credential, opts)]
+    return VerificationResult.of("presentation", checks)

@@ -1,0 +1,172 @@
+"""The one exception hierarchy of accredit.
+
+Every error carries a stable machine ``code`` that also appears in HTTP problem documents
+and CLI output. Messages say what was wrong and what was expected; they never carry a
+secret (no private key material, no tokens).
+
+Invalid credentials do *not* raise: verification returns a ``VerificationResult`` listing
+every check. These exceptions are for malformed input, misuse, and operations that cannot
+be performed at all::
+
+    AccreditError                      ACCREDIT_ERROR
+    ├── InputError                     MALFORMED_INPUT     bad JSON, duplicate keys, NaN
+    │   ├── InputTooLargeError         INPUT_TOO_LARGE     over the byte cap
+    │   ├── InputTooDeepError          INPUT_TOO_DEEP      over the nesting cap
+    │   └── ValidationError            INVALID_DOCUMENT    not a well-formed credential/presentation
+    ├── InvalidKeyError                INVALID_KEY         malformed key, wrong multicodec, weak key
+    ├── DIDError                       DID_ERROR
+    │   ├── InvalidDIDError            INVALID_DID         not a syntactically valid DID / DID URL
+    │   ├── UnsupportedDIDMethodError  UNSUPPORTED_DID_METHOD
+    │   ├── DIDResolutionError         DID_RESOLUTION_ERROR   could not resolve (network, size, format)
+    │   ├── VerificationMethodError    INVALID_VERIFICATION_METHOD  not found, not controlled, unusable
+    │   └── ProofPurposeError          MISMATCHED_PROOF_PURPOSE_ERROR  method not authorized for the purpose
+    ├── UnsafeURLError                 UNSAFE_URL          refused: private/loopback address, bad scheme
+    ├── FetchError                     FETCH_ERROR         an HTTP fetch failed: status, size, time, redirect
+    ├── JsonLdError                    JSONLD_ERROR
+    │   ├── UnknownContextError        UNKNOWN_CONTEXT     context URL outside the allowlist
+    │   ├── InlineContextError         INLINE_CONTEXT      object @context where only URLs are allowed
+    │   ├── UndefinedTermError         UNDEFINED_TERM      a property or type dropped during expansion
+    │   └── CanonicalizationLimitError CANONICALIZATION_LIMIT  work or time bound exceeded
+    ├── ProofError                     PROOF_GENERATION_ERROR
+    │   ├── MalformedProofError        MALFORMED_PROOF_ERROR   proof shape, proofValue encoding
+    │   └── UnsupportedCryptosuiteError UNKNOWN_CRYPTOSUITE
+    │       └── CryptosuiteNotAcceptedError CRYPTOSUITE_NOT_ACCEPTED  known, but not on the caller's list
+    └── VerificationError              VERIFICATION_FAILED raised by VerificationResult.raise_for_status()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AccreditError(Exception):
+    """Base of every accredit error. ``code`` is stable; ``message`` is for humans."""
+
+    code = "ACCREDIT_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable description: ``code``, ``message`` and any details."""
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+class InputError(AccreditError):
+    """Input that is not acceptable JSON: unparsable, duplicate keys, NaN, wrong shape."""
+
+    code = "MALFORMED_INPUT"
+
+
+class InputTooLargeError(InputError):
+    code = "INPUT_TOO_LARGE"
+
+
+class InputTooDeepError(InputError):
+    code = "INPUT_TOO_DEEP"
+
+
+class ValidationError(InputError):
+    """A document that is JSON but not a well-formed credential or presentation."""
+
+    code = "INVALID_DOCUMENT"
+
+
+class InvalidKeyError(AccreditError):
+    """A key that cannot be used: malformed, wrong multicodec header, wrong length, weak."""
+
+    code = "INVALID_KEY"
+
+
+class DIDError(AccreditError):
+    code = "DID_ERROR"
+
+
+class InvalidDIDError(DIDError):
+    code = "INVALID_DID"
+
+
+class UnsupportedDIDMethodError(DIDError):
+    code = "UNSUPPORTED_DID_METHOD"
+
+
+class DIDResolutionError(DIDError):
+    code = "DID_RESOLUTION_ERROR"
+
+
+class VerificationMethodError(DIDError):
+    """A verification method that is absent, not controlled by the expected DID, or unusable."""
+
+    code = "INVALID_VERIFICATION_METHOD"
+
+
+class ProofPurposeError(DIDError):
+    """The verification method is not listed under the proof purpose in its DID document."""
+
+    code = "MISMATCHED_PROOF_PURPOSE_ERROR"
+
+
+class UnsafeURLError(AccreditError):
+    """A URL refused before any connection: bad scheme, private/loopback/link-local address."""
+
+    code = "UNSAFE_URL"
+
+
+class FetchError(AccreditError):
+    """An HTTP fetch that failed: connection, status, size or time cap, cross-host redirect."""
+
+    code = "FETCH_ERROR"
+
+
+class JsonLdError(AccreditError):
+    code = "JSONLD_ERROR"
+
+
+class UnknownContextError(JsonLdError):
+    code = "UNKNOWN_CONTEXT"
+
+
+class InlineContextError(JsonLdError):
+    code = "INLINE_CONTEXT"
+
+
+class UndefinedTermError(JsonLdError):
+    code = "UNDEFINED_TERM"
+
+
+class CanonicalizationLimitError(JsonLdError):
+    code = "CANONICALIZATION_LIMIT"
+
+
+class ProofError(AccreditError):
+    """A proof could not be created (wrong key type for the suite, bad options)."""
+
+    code = "PROOF_GENERATION_ERROR"
+
+
+class UnsupportedCryptosuiteError(ProofError):
+    code = "UNKNOWN_CRYPTOSUITE"
+
+
+class MalformedProofError(ProofError):
+    """A proof whose shape or encoding is wrong (Data Integrity MALFORMED_PROOF_ERROR)."""
+
+    code = "MALFORMED_PROOF_ERROR"
+
+
+class CryptosuiteNotAcceptedError(UnsupportedCryptosuiteError):
+    """A known cryptosuite the caller did not list as accepted."""
+
+    code = "CRYPTOSUITE_NOT_ACCEPTED"
+
+
+class VerificationError(AccreditError):
+    """Raised by ``VerificationResult.raise_for_status()``; ``result`` holds every check."""
+
+    code = "VERIFICATION_FAILED"
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
