@@ -168,7 +168,9 @@ def test_undefined_terms_are_refused_at_issue_and_verify(issuer: KeyPair) -> Non
     with pytest.raises(UndefinedTermError):
         issue_credential(mandate(issuer.did, **{"@context": [V2], "spendingLimit": "1"}), issuer)
     vc = issue_credential(
-        mandate(issuer.did, **{"@context": [V2]}) | {"credentialSubject": {"id": "did:example:1"}}, issuer
+        mandate(issuer.did, **{"@context": [V2], "type": ["VerifiableCredential"]})
+        | {"credentialSubject": {"id": "did:example:1"}},
+        issuer,
     )
     vc["unsignedClaim"] = "looks signed, is not"
     assert "UNDEFINED_TERM" in codes(verify_credential(vc, now=NOW))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,20 +28,23 @@ def _number(value: int | float) -> str:
         raise InputError("NaN and Infinity are not JSON")
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    # repr() gives the shortest round-tripping digits, as ECMAScript does; only the
-    # exponent form differs.
-    digits, _, exponent = repr(value).partition("e")
-    if not exponent:
-        return digits
-    mantissa, power = digits, int(exponent)
-    if -7 < power < 0:  # ECMAScript writes 1e-5 and 1e-6 out in full; Python does not
-        sign, mantissa = ("-", mantissa[1:]) if mantissa.startswith("-") else ("", mantissa)
-        return f"{sign}0.{'0' * (-power - 1)}{mantissa.replace('.', '')}"
-    if mantissa.endswith(".0"):
-        mantissa = mantissa[:-2]
-    return f"{mantissa}e{'+' if power > 0 else '-'}{abs(power)}"
+    # ECMAScript Number::toString (ECMA-262 §6.1.6.1.20) over the shortest round-tripping
+    # digits, which Python's repr also finds: value = 0.digits × 10**point.
+    sign = "-" if value < 0 else ""
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, point = len(digits), int(exponent) + len(digits)
+    if k <= point <= 21:
+        text = digits + "0" * (point - k)
+    elif 0 < point <= 21:
+        text = f"{digits[:point]}.{digits[point:]}"
+    elif -6 < point <= 0:
+        text = f"0.{'0' * -point}{digits}"
+    else:
+        power = point - 1
+        mantissa = digits if k == 1 else f"{digits[0]}.{digits[1:]}"
+        text = f"{mantissa}e{'+' if power > 0 else '-'}{abs(power)}"
+    return sign + text
 
 
 def _utf16_key(key: str) -> list[int]:

@@ -129,7 +129,7 @@ class DocumentLoader:
         return {
             "documentLoader": self,
             "contextResolver": ContextResolver(self._resolved_cache, self),
-            "base": "",
+            "base": None,  # not "": pyld would resolve relative IRIs against http://example.org/base/
         }
 
 
