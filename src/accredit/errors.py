@@ -27,6 +27,10 @@ be performed at all::
     │   ├── InlineContextError         INLINE_CONTEXT      object @context where only URLs are allowed
     │   ├── UndefinedTermError         UNDEFINED_TERM      a property or type dropped during expansion
     │   └── CanonicalizationLimitError CANONICALIZATION_LIMIT  work or time bound exceeded
+    ├── StatusListError                STATUS_LIST_INVALID  a malformed status list or entry
+    │   ├── StatusListTooLargeError    STATUS_LIST_TOO_LARGE  inflates beyond the cap
+    │   └── StatusListLengthError      STATUS_LIST_LENGTH_ERROR  fewer than 131,072 entries
+    ├── StatusRetrievalError           STATUS_RETRIEVAL_ERROR  a status list could not be fetched
     ├── ProofError                     PROOF_GENERATION_ERROR
     │   ├── MalformedProofError        MALFORMED_PROOF_ERROR   proof shape, proofValue encoding
     │   └── UnsupportedCryptosuiteError UNKNOWN_CRYPTOSUITE
@@ -138,6 +142,26 @@ class UndefinedTermError(JsonLdError):
 
 class CanonicalizationLimitError(JsonLdError):
     code = "CANONICALIZATION_LIMIT"
+
+
+class StatusListError(AccreditError):
+    """A status list or status entry that is malformed, too large or too short."""
+
+    code = "STATUS_LIST_INVALID"
+
+
+class StatusListTooLargeError(StatusListError):
+    code = "STATUS_LIST_TOO_LARGE"
+
+
+class StatusListLengthError(StatusListError):
+    code = "STATUS_LIST_LENGTH_ERROR"
+
+
+class StatusRetrievalError(AccreditError):
+    """A status list that could not be fetched: verification fails closed."""
+
+    code = "STATUS_RETRIEVAL_ERROR"
 
 
 class ProofError(AccreditError):

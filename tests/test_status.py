@@ -1,0 +1,250 @@
+"""Bitstring Status List v1.0: codec, list credentials, and the fail-closed status check."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import LocalServer
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accredit import KeyPair, VerifyOptions, issue_credential, verify_credential
+from accredit._http import FetchPolicy
+from accredit.errors import StatusListError, StatusListLengthError, StatusListTooLargeError
+from accredit.status import (
+    MIN_ENTRIES,
+    HTTPStatusListFetcher,
+    StaticStatusListFetcher,
+    StatusListChecker,
+    decode_list,
+    encode_list,
+    get_bit,
+    new_list,
+    set_bit,
+    status_entry,
+    status_list_credential,
+)
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+LIST_URL = "https://issuer.example/status/1"
+UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+
+
+def test_bit_order_is_left_most_first() -> None:
+    bits = new_list()
+    set_bit(bits, 0, True)
+    set_bit(bits, 9, True)
+    assert bits[0] == 0x80 and bits[1] == 0x40
+    assert get_bit(bits, 0) and get_bit(bits, 9) and not get_bit(bits, 1)
+    set_bit(bits, 0, False)
+    assert bits[0] == 0
+
+
+@given(st.sets(st.integers(min_value=0, max_value=MIN_ENTRIES - 1), max_size=50))
+def test_codec_round_trips(indexes: set[int]) -> None:
+    bits = new_list()
+    for index in indexes:
+        set_bit(bits, index, True)
+    decoded = decode_list(encode_list(bits))
+    assert {i for i in range(MIN_ENTRIES) if get_bit(decoded, i)} == indexes
+
+
+def test_encoding_is_multibase_base64url_gzip() -> None:
+    encoded = encode_list(new_list())
+    assert encoded.startswith("u") and "=" not in encoded
+    raw = base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4))
+    assert gzip.decompress(raw) == bytes(MIN_ENTRIES // 8)
+
+
+def test_gzip_bomb_is_refused_without_inflating() -> None:
+    bomb = "u" + base64.urlsafe_b64encode(gzip.compress(bytes(64 * 1024 * 1024))).rstrip(b"=").decode()
+    assert len(bomb) < 100_000
+    with pytest.raises(StatusListTooLargeError):
+        decode_list(bomb)
+
+
+@pytest.mark.parametrize(
+    ("encoded", "error"),
+    [
+        ("z" + "a" * 10, StatusListError),  # wrong multibase
+        ("u!!!", StatusListError),
+        ("u" + base64.urlsafe_b64encode(b"not gzip").decode().rstrip("="), StatusListError),
+        (encode_list(bytes(100)), StatusListLengthError),  # shorter than the spec's minimum
+        (encode_list(new_list())[:-10], StatusListError),  # truncated
+    ],
+)
+def test_malformed_lists_are_refused(encoded: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        decode_list(encoded)
+
+
+# --- the status check -------------------------------------------------------------------------
+
+
+class Issuer:
+    """An issuer with one revocation and one suspension list, served from memory."""
+
+    def __init__(self) -> None:
+        self.key = KeyPair.generate()
+        self.bits = {"revocation": new_list(), "suspension": new_list()}
+        self.overrides: dict[str, dict[str, Any]] = {}
+
+    def url(self, purpose: str) -> str:
+        return f"{LIST_URL}/{purpose}"
+
+    def list_credential(self, purpose: str, key: KeyPair | None = None) -> dict[str, Any]:
+        signer = key or self.key
+        unsigned = status_list_credential(
+            self.url(purpose),
+            signer.did,
+            purpose,
+            self.bits[purpose],
+            valid_from=NOW - timedelta(hours=1),
+            valid_until=NOW + timedelta(hours=1),
+        )
+        return issue_credential(unsigned, signer)
+
+    def fetch(self, url: str) -> dict[str, Any]:
+        if url in self.overrides:
+            return self.overrides[url]
+        purpose = url.rsplit("/", 1)[1]
+        return self.list_credential(purpose)
+
+    def credential(self, index: int = 42) -> dict[str, Any]:
+        return issue_credential(
+            {
+                "@context": ["https://www.w3.org/ns/credentials/v2", UNDEFINED_TERMS],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": {"id": "did:example:agent", "role": "buyer"},
+                "credentialStatus": [
+                    status_entry(self.url("revocation"), index, "revocation"),
+                    status_entry(self.url("suspension"), index, "suspension"),
+                ],
+            },
+            self.key,
+        )
+
+    def options(self) -> VerifyOptions:
+        return VerifyOptions(
+            now=NOW,
+            status_checker=StatusListChecker(StaticStatusListFetcher(self.fetch), VerifyOptions(now=NOW)),
+        )
+
+
+@pytest.fixture
+def issuer() -> Issuer:
+    return Issuer()
+
+
+def _status_codes(issuer: Issuer, credential: dict[str, Any]) -> list[str]:
+    return list(verify_credential(credential, issuer.options()).codes)
+
+
+def test_unrevoked_credential_verifies(issuer: Issuer) -> None:
+    result = verify_credential(issuer.credential(), issuer.options())
+    assert result.verified, result.to_dict()
+    assert [c.name for c in result.checks if c.name.startswith("status")] == ["status[0]", "status[1]"]
+
+
+def test_revoked_and_suspended(issuer: Issuer) -> None:
+    credential = issuer.credential(index=7)
+    set_bit(issuer.bits["revocation"], 7, True)
+    assert _status_codes(issuer, credential) == ["REVOKED"]
+    set_bit(issuer.bits["suspension"], 7, True)
+    assert _status_codes(issuer, credential) == ["REVOKED", "SUSPENDED"]
+    set_bit(issuer.bits["revocation"], 7, False)
+    set_bit(issuer.bits["suspension"], 7, False)
+    assert _status_codes(issuer, credential) == []
+    assert _status_codes(issuer, issuer.credential(index=8)) == []
+
+
+def test_tampered_list_fails(issuer: Issuer) -> None:
+    tampered = issuer.list_credential("revocation")
+    set_bit(issuer.bits["revocation"], 42, True)
+    tampered["credentialSubject"]["encodedList"] = encode_list(issuer.bits["revocation"])
+    set_bit(issuer.bits["revocation"], 42, False)
+    issuer.overrides[issuer.url("revocation")] = tampered
+    assert _status_codes(issuer, issuer.credential()) == ["STATUS_VERIFICATION_ERROR"]
+
+
+def test_list_from_another_issuer_fails(issuer: Issuer) -> None:
+    issuer.overrides[issuer.url("revocation")] = issuer.list_credential("revocation", key=KeyPair.generate())
+    assert _status_codes(issuer, issuer.credential()) == ["STATUS_LIST_ISSUER_MISMATCH"]
+
+
+def test_index_out_of_range_fails(issuer: Issuer) -> None:
+    assert _status_codes(issuer, issuer.credential(index=MIN_ENTRIES)) == ["STATUS_INDEX_OUT_OF_RANGE"] * 2
+
+
+def test_purpose_mismatch_fails(issuer: Issuer) -> None:
+    issuer.overrides[issuer.url("revocation")] = issuer.list_credential("suspension")
+    assert _status_codes(issuer, issuer.credential()) == ["STATUS_PURPOSE_MISMATCH"]
+
+
+def test_oversized_list_fails(issuer: Issuer) -> None:
+    checker = StatusListChecker(StaticStatusListFetcher(issuer.fetch), VerifyOptions(now=NOW), max_bytes=1024)
+    result = verify_credential(issuer.credential(), VerifyOptions(now=NOW, status_checker=checker))
+    assert list(result.codes) == ["STATUS_LIST_TOO_LARGE"] * 2
+
+
+def test_unsupported_entries_fail_closed(issuer: Issuer) -> None:
+    credential = issuer.credential()
+    credential["credentialStatus"][0]["statusPurpose"] = "message"  # breaks the proof too
+    result = verify_credential(credential, issuer.options())
+    assert "STATUS_LIST_INVALID" in result.codes
+
+
+def test_status_without_checker_is_unchecked(issuer: Issuer) -> None:
+    assert list(verify_credential(issuer.credential(), now=NOW).codes) == ["STATUS_UNCHECKED"]
+
+
+def test_unreachable_list_fails_closed(issuer: Issuer, local_server: LocalServer) -> None:
+    fetcher = HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True, timeout=2))
+    checker = StatusListChecker(fetcher, VerifyOptions(now=NOW))
+    credential = issue_credential(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"id": "did:example:agent"},
+            "credentialStatus": status_entry(f"{local_server.base}/missing", 1, "revocation"),
+        },
+        issuer.key,
+    )
+    result = verify_credential(credential, VerifyOptions(now=NOW, status_checker=checker))
+    assert list(result.codes) == ["STATUS_RETRIEVAL_ERROR"]
+
+
+def test_http_fetcher_caches_for_max_age_and_never_past_valid_until(
+    issuer: Issuer, local_server: LocalServer
+) -> None:
+    url = f"{local_server.base}/status/revocation"
+    unsigned = status_list_credential(
+        url,
+        issuer.key.did,
+        "revocation",
+        new_list(),
+        valid_from=datetime.now(UTC) - timedelta(minutes=1),
+        valid_until=datetime.now(UTC) + timedelta(seconds=600),
+    )
+    local_server.json(
+        "/status/revocation", issue_credential(unsigned, issuer.key), **{"Cache-Control": "max-age=60"}
+    )
+    clock = [datetime.now(UTC).timestamp()]
+    fetcher = HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True), clock=lambda: clock[0])
+    fetcher.fetch(url)
+    fetcher.fetch(url)
+    assert local_server.hits["/status/revocation"] == 1
+    clock[0] += 61
+    fetcher.fetch(url)
+    assert local_server.hits["/status/revocation"] == 2
+    local_server.json(
+        "/status/revocation", issue_credential(unsigned, issuer.key), **{"Cache-Control": "no-store"}
+    )
+    clock[0] += 61
+    fetcher.fetch(url)
+    fetcher.fetch(url)
+    assert local_server.hits["/status/revocation"] == 4
