@@ -114,7 +114,7 @@ def _hash_data(
     # The proof configuration is canonicalized in the document's context (§3.3.5 of
     # vc-di-eddsa), and its hash comes first.
     config = {k: v for k, v in proof_config.items() if k != "proofValue"}
-    config["@context"] = unsecured["@context"]
+    config.setdefault("@context", unsecured["@context"])
     return (
         hashlib.sha256(suite.canonicalize(config, loader)).digest()
         + hashlib.sha256(suite.canonicalize(unsecured, loader)).digest()
@@ -332,9 +332,11 @@ class _ProofVerifier:
             return Check.failed(name, "PROOF_EXPIRED", "the proof has expired", now=self.now, expires=expires)
         return Check.passed(name)
 
-    def _signed_document(self, proof: Mapping[str, Any]) -> dict[str, Any]:
+    def _signed_document(self, suite: Cryptosuite, proof: Mapping[str, Any]) -> dict[str, Any]:
         document = _signed_document(self.unsecured, proof, self.all_proofs)
-        if "@context" in proof:
+        # Under RDF suites a proof @context only scopes the proof configuration (the legacy
+        # LD-proof form didkit emits); it is allowlisted like every other context.
+        if "@context" in proof and suite.proof_has_context:
             # eddsa-jcs-2022 §3.3.2: the document's context must start with the proof's.
             proof_context = _context_list(proof)
             if _context_list(document)[: len(proof_context)] != proof_context:
@@ -352,7 +354,7 @@ class _ProofVerifier:
             )
             if public_key.type != suite.key_type:
                 raise MalformedProofError(f"{suite.name} needs an {suite.key_type} key")
-            data = _hash_data(suite, self._signed_document(proof), proof, self.loader)
+            data = _hash_data(suite, self._signed_document(suite, proof), proof, self.loader)
         except AccreditError as error:
             return Check.from_error(self.name, error)
         if not public_key.verify(signature, data):
