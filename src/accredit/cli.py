@@ -7,6 +7,7 @@ to stderr as JSON ``{"code", "message"}``; never a traceback, never a secret.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -150,6 +151,93 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.verified and not tampered.verified else EXIT_NOT_VERIFIED
 
 
+def _service_config(args: argparse.Namespace) -> Any:
+    from .service.config import ServiceConfig
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    return ServiceConfig(allow_private_fetch=getattr(args, "allow_private", False), **overrides)
+
+
+def _initialize(config: Any, base_url: str, did_web: bool) -> tuple[str, str]:
+    from .service.issuer import Issuer
+
+    store = config.open_store()
+    try:
+        return Issuer.initialize(store, config.sealer(store, create=True), base_url=base_url, did_web=did_web)
+    finally:
+        store.close()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config = _service_config(args)
+    if args.did_web:
+        local = args.did_web.split(":")[0] in ("127.0.0.1", "localhost")
+        base_url = args.base_url or f"{'http' if local else 'https'}://{args.did_web}"
+    else:
+        base_url = args.base_url or "http://127.0.0.1:8080"
+    did, token = _initialize(config, base_url, did_web=bool(args.did_web))
+    _print(
+        {
+            "did": did,
+            "adminToken": token,
+            "baseUrl": base_url,
+            "dataDir": str(config.data_dir),
+            "database": config.url if config.database_url is None else "(ACCREDIT_DATABASE_URL)",
+        }
+    )
+    return EXIT_OK
+
+
+def _first_run(config: Any, host: str, port: int, scheme: str) -> str | None:
+    """Initialise a local did:key issuer when the database has none; return the token file."""
+    store = config.open_store()
+    try:
+        with store.read() as connection:
+            if store.setting(connection, "did") is not None:
+                return None
+    finally:
+        store.close()
+    _, token = _initialize(config, f"{scheme}://{host}:{port}", did_web=False)
+    config.prepare_data_dir()
+    token_file = config.data_dir / "admin-token"
+    descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token + "\n")
+    return str(token_file)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .service import create_app
+
+    config = _service_config(args)
+    scheme = "https" if args.cert else "http"
+    token_file = _first_run(config, args.host, args.port, scheme)
+    app = create_app(config)
+    issuer = app.extensions["accredit.issuer"]
+    print(f"accredit issuer   {issuer.did}")
+    print(f"serving           {scheme}://{args.host}:{args.port}  (credentials name {issuer.base_url})")
+    print(f"DID document      {issuer.base_url}/.well-known/did.json")
+    print(f"API description   {issuer.base_url}/openapi.json")
+    print(f"admin token       {token_file or 'shown once by `accredit init` (or in <data-dir>/admin-token)'}")
+    sys.stdout.flush()
+    ssl_context = (args.cert, args.key) if args.cert else None
+    app.run(host=args.host, port=args.port, threaded=True, ssl_context=ssl_context)
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from .service.issuer import Issuer
+
+    config = _service_config(args)
+    store = config.open_store()
+    try:
+        result = Issuer(store, config.sealer(store)).verify_audit()
+    finally:
+        store.close()
+    _print(result.to_dict())
+    return EXIT_OK if result.verified else EXIT_NOT_VERIFIED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accredit", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -199,7 +287,41 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=cmd_verify)
 
     commands.add_parser("demo", help="sign, verify and tamper with a credential").set_defaults(func=cmd_demo)
+    _service_commands(commands)
     return parser
+
+
+def _service_commands(commands: Any) -> None:
+    init = commands.add_parser("init", help="create an issuer: DID, keys, admin token")
+    _data_dir_flag(init)
+    init.add_argument("--did-web", metavar="HOST", help="issue as did:web:HOST (default: a local did:key)")
+    init.add_argument("--base-url", help="the URL the service is reached at (default from --did-web)")
+    init.set_defaults(func=cmd_init)
+
+    serve = commands.add_parser("serve", help="run the issuer service (initialises one on first run)")
+    _data_dir_flag(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--cert", help="TLS certificate (PEM) to serve https")
+    serve.add_argument("--key", help="TLS private key (PEM)")
+    serve.add_argument(
+        "--allow-private-fetch",
+        dest="allow_private",
+        action="store_true",
+        help="let did:web and status list fetches reach private addresses (tests)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit_verify = audit.add_parser("verify", help="check the audit chain and signatures (exit 1 if broken)")
+    _data_dir_flag(audit_verify)
+    audit_verify.set_defaults(func=cmd_audit_verify)
+
+
+def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="issuer data directory (default ./.accredit)")
 
 
 def _proof_flags(parser: argparse.ArgumentParser) -> None:

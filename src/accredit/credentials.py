@@ -404,11 +404,11 @@ def verify_presentation(
     options: VerifyOptions | None = None,
     *,
     challenge: str,
-    domain: str,
+    domain: str | None,
     **kwargs: Any,
 ) -> VerificationResult:
     """Verify a presentation: its holder's proof (purpose ``authentication``, bound to
-    ``challenge`` and ``domain``) and every embedded credential.
+    ``challenge`` and, unless ``domain`` is None, to ``domain``) and every embedded credential.
 
     Embedded credentials' checks appear prefixed ``verifiableCredential[i].``. Raises only
     like ``verify_credential``.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from .errors import AccreditError, VerificationError
 
@@ -75,13 +75,14 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """The outcome of verifying a credential or presentation: every check, in order."""
+    """The outcome of a verification: every check, in order. ``kind`` names what was verified
+    (credential, presentation, auditLog, receiptChain ...)."""
 
-    kind: Literal["credential", "presentation"]
+    kind: str
     checks: tuple[Check, ...]
 
     @classmethod
-    def of(cls, kind: Literal["credential", "presentation"], checks: Iterable[Check]) -> VerificationResult:
+    def of(cls, kind: str, checks: Iterable[Check]) -> VerificationResult:
         return cls(kind, tuple(checks))
 
     @property

@@ -1,0 +1,67 @@
+"""Service configuration: where the data lives, which database, how keys are sealed.
+
+Environment variables (each overrides the default, not an explicit argument):
+``ACCREDIT_DATA_DIR`` (default ``./.accredit``), ``ACCREDIT_DATABASE_URL`` (default SQLite in
+the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
+(seal keys with a passphrase instead of the ``master.key`` file in the data directory).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .sealing import Sealer
+from .storage import Store
+
+
+def _env_path(name: str, default: str) -> Path:
+    return Path(os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything ``create_app`` and the CLI need to find and open an issuer."""
+
+    data_dir: Path = field(default_factory=lambda: _env_path("ACCREDIT_DATA_DIR", ".accredit"))
+    database_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_DATABASE_URL"))
+    passphrase: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_PASSPHRASE"), repr=False)
+    # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
+    allow_private_fetch: bool = False
+    max_body_bytes: int = 1_000_000
+    rate_limit_per_minute: int = 6000
+    list_max_age: int = 30  # seconds verifiers may cache a status list (the kill switch delay)
+
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'accredit.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    def prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def open_store(self) -> Store:
+        if self.database_url is None:
+            self.prepare_data_dir()
+        store = Store(self.url)
+        store.migrate()
+        return store
+
+    def sealer(self, store: Store, *, create: bool = False) -> Sealer:
+        """The master key: from the passphrase (salt kept in the database), else the key file."""
+        if self.passphrase:
+            with store.write() as connection:
+                salt = store.setting(connection, "kdf_salt")
+                if salt is None:
+                    salt = base64.b64encode(secrets.token_bytes(16)).decode("ascii")
+                    store.set_setting(connection, "kdf_salt", salt)
+            return Sealer.from_passphrase(self.passphrase, base64.b64decode(salt))
+        if create:
+            self.prepare_data_dir()
+        return Sealer.from_key_file(self.key_file, create=create)

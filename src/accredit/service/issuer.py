@@ -1,0 +1,511 @@
+"""The issuer: an organization's DID and keys, issuance with status entries, status changes,
+the kill switch, key rotation, API tokens and the audit log — over a ``Store``.
+
+HTTP lives in ``app``; this module is what the routes and the CLI call. Every change is one
+database transaction that includes its signed audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from .._dates import format_datetime, parse_datetime
+from .._http import FetchPolicy
+from .._jcs import canonicalize
+from ..credentials import CREDENTIALS_V2, VerifyOptions, issue_credential, validate_credential
+from ..dids import (
+    CachingResolver,
+    DIDKeyResolver,
+    DIDWebResolver,
+    MethodResolver,
+    Resolver,
+    did_key_document,
+    url_to_did_web,
+)
+from ..errors import AccreditError, StatusRetrievalError, ValidationError
+from ..keys import MULTIKEY_CONTEXT, KeyPair, PublicKey
+from ..results import VerificationResult
+from ..status import (
+    HTTPStatusListFetcher,
+    StaticStatusListFetcher,
+    StatusListChecker,
+    new_list,
+    set_bit,
+    status_entry,
+    status_list_credential,
+)
+from . import audit
+from .sealing import Sealer
+from .storage import SlotTakenError, Store, now_seconds
+
+SCOPES = frozenset({"issue", "status", "admin"})
+PROTECTED = (
+    "id",
+    "issuer",
+    "validFrom",
+    "validUntil",
+    "issuanceDate",
+    "expirationDate",
+    "credentialStatus",
+    "proof",
+)
+DEFAULT_VALIDITY = timedelta(days=365)
+LIST_VALIDITY = timedelta(minutes=10)
+DID_V1 = "https://www.w3.org/ns/did/v1"
+
+
+class ServiceError(AccreditError):
+    """An issuer operation refused; ``status`` is the HTTP status the routes answer with."""
+
+    status = 400
+
+
+class ProtectedPropertyError(ServiceError):
+    code = "PROTECTED_PROPERTY"
+
+
+class UnknownOptionError(ServiceError):
+    code = "UNKNOWN_OPTION"
+
+
+class NotFoundError(ServiceError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class ConflictError(ServiceError):
+    code = "CONFLICT"
+    status = 409
+
+
+class UnauthorizedError(ServiceError):
+    code = "UNAUTHORIZED"
+    status = 401
+
+
+class ForbiddenError(ServiceError):
+    code = "INSUFFICIENT_SCOPE"
+    status = 403
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class Issuer:
+    """One organization's issuer over ``store``; ``sealer`` opens its private keys."""
+
+    def __init__(
+        self, store: Store, sealer: Sealer, *, allow_private_fetch: bool = False, list_max_age: int = 30
+    ) -> None:
+        self.store, self.sealer = store, sealer
+        self.list_max_age = list_max_age
+        with store.read() as connection:
+            did, base_url = store.setting(connection, "did"), store.setting(connection, "base_url")
+        if did is None or base_url is None:
+            raise ServiceError("the database holds no issuer; run `accredit init` first")
+        self.did, self.base_url = did, base_url.rstrip("/")
+        self._keys: dict[str, KeyPair] = {}
+        self._lists: dict[int, tuple[int, int, dict[str, Any]]] = {}  # id → (version, expires, vc)
+        self._lock = threading.Lock()
+        policy = FetchPolicy(allow_private=allow_private_fetch, allow_http=allow_private_fetch)
+        self.resolver: Resolver = _OwnDidFirst(
+            self, CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy)}))
+        )
+        self.remote_lists = HTTPStatusListFetcher(policy)
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    @staticmethod
+    def initialize(store: Store, sealer: Sealer, *, base_url: str, did_web: bool) -> tuple[str, str]:
+        """Create the issuer: its DID (did:web of ``base_url``, or did:key), first key and an
+        admin token. Returns (did, admin token) — the only time the token is visible."""
+        with store.write() as connection:
+            if store.setting(connection, "did") is not None:
+                raise ConflictError("this database already holds an issuer")
+            key = KeyPair.generate()
+            did = url_to_did_web(base_url) if did_web else key.did
+            if did_web:
+                key = KeyPair.from_secret_multibase(
+                    key.secret_key_multibase, controller=did, id=f"{did}#key-1"
+                )
+            store.set_setting(connection, "did", did)
+            store.set_setting(connection, "base_url", base_url.rstrip("/"))
+            store.add_key(connection, key.id, key.public_key.multibase, sealer.seal(_secret(key), key.id))
+            token = _new_token_in(store, connection, "admin", {"admin"})
+            _append_audit(store, connection, key, "system", "issuer.init", {"did": did, "keyId": key.id})
+        return did, token
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def signing_key(self, connection: Connection | None = None) -> KeyPair:
+        if connection is None:
+            with self.store.read() as conn:
+                return self.signing_key(conn)
+        row = next((k for k in self.store.keys(connection) if k["active"]), None)
+        if row is None:
+            raise ServiceError("the issuer has no active key")
+        return self._key(row)
+
+    def _key(self, row: Mapping[str, Any]) -> KeyPair:
+        with self._lock:
+            if row["id"] not in self._keys:
+                secret = self.sealer.open(row["secret_ciphertext"], row["id"])
+                self._keys[row["id"]] = KeyPair.from_secret_multibase(
+                    secret.decode("ascii"), controller=self.did, id=row["id"]
+                )
+            return self._keys[row["id"]]
+
+    def rotate_key(self, actor: Token) -> str:
+        """A new signing key for did:web issuers; old keys stay in the DID document while
+        credentials they signed are live."""
+        if not self.did.startswith("did:web:"):
+            raise ConflictError("a did:key issuer cannot rotate its key: the key is the DID")
+        with self.store.write() as connection:
+            count = len(self.store.keys(connection))
+            key = KeyPair.generate(controller=self.did, id=f"{self.did}#key-{count + 1}")
+            self.store.add_key(
+                connection, key.id, key.public_key.multibase, self.sealer.seal(_secret(key), key.id)
+            )
+            _append_audit(self.store, connection, key, actor.id, "key.rotate", {"keyId": key.id})
+        return key.id
+
+    def did_document(self) -> dict[str, Any]:
+        if self.did.startswith("did:key:"):
+            return did_key_document(self.did)
+        with self.store.read() as connection:
+            live = self.store.live_key_ids(connection, now_seconds())
+            keys = [k for k in self.store.keys(connection) if k["active"] or k["id"] in live]
+        methods = [
+            {
+                "id": k["id"],
+                "type": "Multikey",
+                "controller": self.did,
+                "publicKeyMultibase": k["public_key_multibase"],
+            }
+            for k in keys
+        ]
+        ids = [m["id"] for m in methods]
+        return {
+            "@context": [DID_V1, MULTIKEY_CONTEXT],
+            "id": self.did,
+            "verificationMethod": methods,
+            "assertionMethod": ids,
+            "authentication": ids,
+        }
+
+    def public_keys(self) -> dict[str, PublicKey]:
+        """Every key the issuer ever had (retired ones verify old audit entries)."""
+        with self.store.read() as connection:
+            return {
+                k["id"]: PublicKey.from_multibase(k["public_key_multibase"])
+                for k in self.store.keys(connection)
+            }
+
+    # --- issuing ------------------------------------------------------------------------------
+
+    def issue(self, credential: Any, options: Any, actor: Token) -> dict[str, Any]:
+        """Sign ``credential`` with id, issuer, dates and status entries set by the service."""
+        document = _issuable(credential)
+        valid_from, valid_until = _validity(options)
+        for _attempt in range(8):
+            slots = self._reserve_slots()
+            signed = self._sign(document, slots, valid_from, valid_until)
+            try:
+                self._record(signed, slots, actor)
+                return signed
+            except SlotTakenError:
+                continue  # another issuer took an index between choosing and recording it
+        raise ServiceError("could not allocate a status index; try again")
+
+    def _reserve_slots(self) -> dict[str, tuple[int, int]]:
+        with self.store.write() as connection:
+            slots = {}
+            for purpose in ("revocation", "suspension"):
+                list_id = self.store.current_list(connection, purpose)
+                slots[purpose] = (list_id, self.store.free_index(connection, purpose, list_id))
+        return slots
+
+    def _sign(
+        self,
+        document: dict[str, Any],
+        slots: Mapping[str, tuple[int, int]],
+        valid_from: datetime,
+        valid_until: datetime,
+    ) -> dict[str, Any]:
+        document = {
+            **document,
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "issuer": self.did,
+            "validFrom": format_datetime(valid_from),
+            "validUntil": format_datetime(valid_until),
+        }
+        document["credentialStatus"] = [
+            status_entry(self.list_url(list_id), index, purpose)
+            for purpose, (list_id, index) in slots.items()
+        ]
+        return issue_credential(document, self.signing_key())
+
+    def _record(self, signed: dict[str, Any], slots: Mapping[str, tuple[int, int]], actor: Token) -> None:
+        subject = signed["credentialSubject"]
+        row = {
+            "id": signed["id"],
+            "subject_id": subject["id"],
+            "types": json.dumps(signed["type"]),
+            "key_id": signed["proof"]["verificationMethod"],
+            "issued_at": now_seconds(),
+            "valid_from": _seconds(parse_datetime(signed["validFrom"], "validFrom")),
+            "valid_until": _seconds(parse_datetime(signed["validUntil"], "validUntil")),
+            "digest": "sha256:" + hashlib.sha256(canonicalize(signed)).hexdigest(),
+            "revocation_list": slots["revocation"][0],
+            "revocation_index": slots["revocation"][1],
+            "suspension_list": slots["suspension"][0],
+            "suspension_index": slots["suspension"][1],
+            "revoked": False,
+            "suspended": False,
+            "document": json.dumps(signed),
+        }
+        with self.store.write() as connection:
+            self.store.insert_credential(connection, row)
+            self._audit(
+                connection,
+                actor,
+                "credential.issue",
+                {"id": row["id"], "subject": row["subject_id"], "digest": row["digest"]},
+            )
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        with self.store.read() as connection:
+            row = self.store.credential(connection, credential_id)
+        if row is None:
+            raise NotFoundError(f"no credential {credential_id!r}")
+        document: dict[str, Any] = json.loads(row["document"])
+        return document
+
+    # --- status -------------------------------------------------------------------------------
+
+    def list_url(self, list_id: int) -> str:
+        return f"{self.base_url}/status/{list_id}"
+
+    def set_status(self, credential_id: str, status: str, actor: Token) -> dict[str, Any]:
+        """``revoked`` (final), ``suspended`` or ``active`` (lifts a suspension)."""
+        with self.store.write() as connection:
+            row = self.store.credential(connection, credential_id)
+            if row is None:
+                raise NotFoundError(f"no credential {credential_id!r}")
+            if row["revoked"] and status != "revoked":
+                raise ConflictError("a revoked credential stays revoked")
+            revoked = status == "revoked"
+            suspended = status == "suspended" or (revoked and bool(row["suspended"]))
+            self.store.set_status(connection, credential_id, revoked=revoked, suspended=suspended)
+            self._audit(connection, actor, "credential.status", {"id": credential_id, "status": status})
+        return {"credentialId": credential_id, "revoked": revoked, "suspended": suspended}
+
+    def kill_switch(self, agent_did: str, actor: Token) -> list[str]:
+        """Suspend every live credential of ``agent_did`` in one transaction."""
+        with self.store.write() as connection:
+            suspended = self.store.suspend_subject(connection, agent_did, now_seconds())
+            self._audit(connection, actor, "agent.suspend", {"agent": agent_did, "credentials": suspended})
+        return suspended
+
+    def signed_status_list(self, list_id: int) -> dict[str, Any]:
+        """The list credential, re-signed whenever the list changed or nears expiry."""
+        with self.store.read() as connection:
+            row = self.store.status_list(connection, list_id)
+            if row is None:
+                raise NotFoundError(f"no status list {list_id}")
+            cached = self._lists.get(list_id)
+            if cached and cached[0] == row["version"] and cached[1] > now_seconds():
+                return cached[2]
+            indexes = self.store.set_indexes(connection, list_id, row["purpose"])
+        bits = new_list(row["size"])
+        for index in indexes:
+            set_bit(bits, index, True)
+        now = datetime.now(UTC).replace(microsecond=0)
+        unsigned = status_list_credential(
+            self.list_url(list_id),
+            self.did,
+            row["purpose"],
+            bits,
+            valid_from=now,
+            valid_until=now + LIST_VALIDITY,
+        )
+        signed = issue_credential(unsigned, self.signing_key())
+        # Serve it until halfway to validUntil, so verifiers never get a nearly stale list.
+        self._lists[list_id] = (
+            row["version"],
+            now_seconds() + int(LIST_VALIDITY.total_seconds()) // 2,
+            signed,
+        )
+        return signed
+
+    def _fetch_list(self, url: str) -> Mapping[str, Any]:
+        prefix = f"{self.base_url}/status/"
+        if url.startswith(prefix) and url[len(prefix) :].isdigit():
+            try:
+                return self.signed_status_list(int(url[len(prefix) :]))
+            except NotFoundError:
+                raise StatusRetrievalError(f"no status list at {url}", url=url) from None
+        return self.remote_lists.fetch(url)
+
+    def verify_options(self) -> VerifyOptions:
+        """Options for the verify routes: this issuer's own DID and lists are read locally."""
+        lists = VerifyOptions(resolver=self.resolver)
+        return VerifyOptions(
+            resolver=self.resolver,
+            status_checker=StatusListChecker(StaticStatusListFetcher(self._fetch_list), lists),
+        )
+
+    # --- tokens -------------------------------------------------------------------------------
+
+    def create_token(self, name: str, scopes: set[str], actor: Token) -> dict[str, Any]:
+        if not scopes or not scopes <= SCOPES:
+            raise ValidationError(f"scopes must be a non-empty subset of {sorted(SCOPES)}", field="scopes")
+        with self.store.write() as connection:
+            token = _new_token_in(self.store, connection, name, scopes)
+            token_id = token.split("_")[1]
+            self._audit(
+                connection,
+                actor,
+                "token.create",
+                {"tokenId": token_id, "name": name, "scopes": sorted(scopes)},
+            )
+        return {"id": token_id, "name": name, "scopes": sorted(scopes), "token": token}
+
+    def revoke_token(self, token_id: str, actor: Token) -> None:
+        with self.store.write() as connection:
+            if not self.store.revoke_token(connection, token_id):
+                raise NotFoundError(f"no active token {token_id!r}")
+            self._audit(connection, actor, "token.revoke", {"tokenId": token_id})
+
+    def authenticate(self, authorization: str | None) -> Token:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise UnauthorizedError("a bearer token is required")
+        with self.store.read() as connection:
+            row = self.store.token_by_hash(connection, _hash_token(authorization[len("Bearer ") :].strip()))
+        if row is None:
+            raise UnauthorizedError("the bearer token is not valid")
+        return Token(row["id"], row["name"], frozenset(row["scopes"].split()))
+
+    # --- audit --------------------------------------------------------------------------------
+
+    def _audit(self, connection: Connection, actor: Token, action: str, details: Mapping[str, Any]) -> None:
+        _append_audit(self.store, connection, self.signing_key(connection), actor.id, action, details)
+
+    def audit_entries(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        with self.store.read() as connection:
+            return [
+                audit.entry_to_json(r) for r in self.store.audit_entries(connection, after=after, limit=limit)
+            ]
+
+    def verify_audit(self) -> VerificationResult:
+        keys = self.public_keys()
+        with self.store.read() as connection:
+            rows = self.store.audit_entries(connection)
+            head = self.store.audit_head(connection)
+        return audit.verify_entries(rows, keys, head)
+
+
+class _OwnDidFirst:
+    """Resolves the issuer's own DID from its database, everything else through ``fallback``."""
+
+    def __init__(self, issuer: Issuer, fallback: Resolver) -> None:
+        self.issuer, self.fallback = issuer, fallback
+
+    def resolve(self, did: str) -> dict[str, Any]:
+        if did == self.issuer.did:
+            return self.issuer.did_document()
+        return self.fallback.resolve(did)
+
+
+def _secret(key: KeyPair) -> bytes:
+    return key.secret_key_multibase.encode("ascii")
+
+
+def _new_token_in(store: Store, connection: Connection, name: str, scopes: set[str]) -> str:
+    token_id = secrets.token_hex(8)
+    token = f"acc_{token_id}_{secrets.token_urlsafe(32)}"
+    store.add_token(connection, token_id, name, _hash_token(token), " ".join(sorted(scopes)))
+    return token
+
+
+def _append_audit(
+    store: Store, connection: Connection, key: KeyPair, actor: str, action: str, details: Mapping[str, Any]
+) -> None:
+    seq, previous = store.lock_audit_head(connection)
+    store.append_audit(
+        connection, audit.new_entry(seq + 1, now_seconds(), actor, action, details, previous, key)
+    )
+
+
+def _issuable(credential: Any) -> dict[str, Any]:
+    """The caller's credential, checked before the service adds its own properties."""
+    if not isinstance(credential, dict):
+        raise ValidationError("credential must be a JSON object", field="credential")
+    taken = [name for name in PROTECTED if name in credential]
+    if taken:
+        raise ProtectedPropertyError(f"the service sets {taken} itself; remove them", properties=taken)
+    contexts = credential.get("@context")
+    if not isinstance(contexts, list) or not contexts or contexts[0] != CREDENTIALS_V2:
+        raise ValidationError(f"@context must be a list starting with {CREDENTIALS_V2!r}", field="@context")
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict) or not isinstance(subject.get("id"), str):
+        raise ValidationError(
+            "credentialSubject must be one object with an id (the agent's DID)", field="credentialSubject.id"
+        )
+    validate_credential({**credential, "issuer": "did:example:placeholder"})
+    return dict(credential)
+
+
+def _validity(options: Any) -> tuple[datetime, datetime]:
+    options = options or {}
+    if not isinstance(options, dict):
+        raise ValidationError("options must be a JSON object", field="options")
+    unknown = sorted(set(options) - {"validFrom", "validUntil"})
+    if unknown:
+        raise UnknownOptionError(
+            f"unsupported options {unknown}; supported: validFrom, validUntil", options=unknown
+        )
+    now = datetime.now(UTC).replace(microsecond=0)
+    valid_from = parse_datetime(options["validFrom"], "options.validFrom") if "validFrom" in options else now
+    valid_until = (
+        parse_datetime(options["validUntil"], "options.validUntil")
+        if "validUntil" in options
+        else valid_from + DEFAULT_VALIDITY
+    )
+    if valid_until <= max(now, valid_from):
+        raise ValidationError(
+            "validUntil must be in the future and after validFrom", field="options.validUntil"
+        )
+    if valid_until - now > DEFAULT_VALIDITY or valid_from < now - timedelta(minutes=5):
+        raise ValidationError(
+            "validity is limited to one year from now, not backdated", field="options.validUntil"
+        )
+    return valid_from, valid_until
+
+
+__all__ = ["Issuer", "ServiceError", "Token"]

@@ -1,0 +1,214 @@
+"""The OpenAPI 3.1 description of the issuer service (served at ``/openapi.json``).
+
+Tests check that every route the app serves is described here, with the statuses it answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_OBJECT = {"type": "object"}
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_RESULT = {"$ref": "#/components/schemas/VerificationResult"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
+
+
+def _operation(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    scope: str | None = None,
+    body: dict[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if scope:
+        operation["security"] = [{"bearer": [scope]}]
+        operation["responses"] = {
+            **responses,
+            "401": _problem("no or unknown token"),
+            "403": _problem(f"the token lacks the {scope} scope"),
+            "429": _problem("rate limited"),
+        }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def openapi_document(base_url: str) -> dict[str, Any]:
+    bad = _problem("malformed input, with a stable code")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "accredit issuer service",
+            "version": "1",
+            "description": "VC-API issuance and verification, Bitstring Status Lists, kill switch, audit.",
+        },
+        "servers": [{"url": base_url}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "code"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "code": {"type": "string"},
+                        "detail": {"type": "string"},
+                    },
+                },
+                "VerificationResult": {
+                    "type": "object",
+                    "required": ["verified", "checks", "errors"],
+                    "properties": {
+                        "verified": {"type": "boolean"},
+                        "checks": {"type": "array", "items": _OBJECT},
+                        "errors": {"type": "array", "items": _OBJECT},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/": {"get": _operation("The issuer's DID and links", {"200": _json(_OBJECT, "links")})},
+            "/openapi.json": {"get": _operation("This document", {"200": _json(_OBJECT, "OpenAPI 3.1")})},
+            "/.well-known/did.json": {
+                "get": _operation(
+                    "The issuer's DID document",
+                    {"200": _json(_OBJECT, "DID document with every key that signed a live credential")},
+                )
+            },
+            "/status/{listId}": {
+                "get": _operation(
+                    "A signed BitstringStatusListCredential",
+                    {"200": _json(_OBJECT, "list credential"), "404": _problem("no such list")},
+                    parameters=[_path_parameter("listId", {"type": "integer"})],
+                )
+            },
+            "/credentials/issue": {
+                "post": _operation(
+                    "Issue a credential (VC-API); the service sets id, issuer, dates, status and proof",
+                    {
+                        "201": _json({"type": "object", "required": ["verifiableCredential"]}, "issued"),
+                        "400": bad,
+                        "413": _problem("body too large"),
+                    },
+                    scope="issue",
+                    body={
+                        "type": "object",
+                        "required": ["credential"],
+                        "properties": {
+                            "credential": _OBJECT,
+                            "options": {
+                                "type": "object",
+                                "properties": {
+                                    "validFrom": {"type": "string", "format": "date-time"},
+                                    "validUntil": {"type": "string", "format": "date-time"},
+                                },
+                            },
+                        },
+                    },
+                )
+            },
+            "/credentials/verify": {
+                "post": _operation(
+                    "Verify a credential (VC-API)",
+                    {
+                        "200": _json(_RESULT, "verified"),
+                        "400": _json(_RESULT, "not verified, or malformed input"),
+                    },
+                    body={"type": "object", "required": ["verifiableCredential"]},
+                )
+            },
+            "/presentations/verify": {
+                "post": _operation(
+                    "Verify a presentation bound to options.challenge and options.domain (VC-API)",
+                    {
+                        "200": _json(_RESULT, "verified"),
+                        "400": _json(_RESULT, "not verified, or malformed input"),
+                    },
+                    body={"type": "object", "required": ["verifiablePresentation", "options"]},
+                )
+            },
+            "/credentials/status": {
+                "post": _operation(
+                    "Revoke, suspend or reinstate a credential (VC-API status update)",
+                    {
+                        "200": _json(_OBJECT, "new status"),
+                        "400": bad,
+                        "404": _problem("no such credential"),
+                        "409": _problem("a revoked credential cannot be reinstated"),
+                    },
+                    scope="status",
+                    body={"type": "object", "required": ["credentialId", "credentialStatus"]},
+                )
+            },
+            "/credentials/{credentialId}": {
+                "get": _operation(
+                    "A credential this issuer issued",
+                    {"200": _json(_OBJECT, "the credential"), "404": _problem("no such credential")},
+                    scope="issue",
+                    parameters=[_path_parameter("credentialId", {"type": "string"})],
+                )
+            },
+            "/agents/{agentDid}/suspend": {
+                "post": _operation(
+                    "Kill switch: suspend every live credential of an agent at once",
+                    {"200": _json(_OBJECT, "the suspended credential ids")},
+                    scope="status",
+                    parameters=[_path_parameter("agentDid", {"type": "string"})],
+                )
+            },
+            "/audit": {
+                "get": _operation(
+                    "The hash-chained, signed audit log",
+                    {"200": _json(_OBJECT, "entries"), "400": bad},
+                    scope="admin",
+                    parameters=[
+                        {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                )
+            },
+            "/keys/rotate": {
+                "post": _operation(
+                    "Rotate the issuer's signing key (did:web only)",
+                    {
+                        "201": _json(_OBJECT, "the new key id"),
+                        "409": _problem("did:key issuers cannot rotate"),
+                    },
+                    scope="admin",
+                )
+            },
+            "/tokens": {
+                "post": _operation(
+                    "Create an API token; the token is shown once",
+                    {"201": _json(_OBJECT, "the token"), "400": bad},
+                    scope="admin",
+                    body={"type": "object", "required": ["name", "scopes"]},
+                )
+            },
+            "/tokens/{tokenId}": {
+                "delete": _operation(
+                    "Revoke an API token",
+                    {"204": {"description": "revoked"}, "404": _problem("no such token")},
+                    scope="admin",
+                    parameters=[_path_parameter("tokenId", {"type": "string"})],
+                )
+            },
+        },
+    }

@@ -1,0 +1,114 @@
+"""The issuer service's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create
+and evolve them; this module is their single description.
+
+Times are integer Unix seconds (portable across SQLite and PostgreSQL, compared as numbers).
+Uniqueness that matters for security is enforced by the database, not by the code: no two
+credentials can ever hold the same index of one status list, whatever the number of workers
+or instances issuing at once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", String(512), primary_key=True),  # the verification method id
+    Column("public_key_multibase", String(128), nullable=False),
+    Column("secret_ciphertext", LargeBinary, nullable=False),  # AES-GCM under the master key
+    Column("created_at", BigInteger, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("purpose", String(16), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False, default=0),  # bumped on every change
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("purpose", "sequence", name="uq_status_lists_purpose_sequence"),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("subject_id", String(2048), nullable=False),
+    Column("types", Text, nullable=False),  # JSON list
+    Column("key_id", String(512), ForeignKey("signing_keys.id"), nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("valid_from", BigInteger, nullable=False),
+    Column("valid_until", BigInteger, nullable=True),
+    Column("digest", String(80), nullable=False),
+    Column("revocation_list", Integer, ForeignKey("status_lists.id"), nullable=False),
+    Column("revocation_index", Integer, nullable=False),
+    Column("suspension_list", Integer, ForeignKey("status_lists.id"), nullable=False),
+    Column("suspension_index", Integer, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("suspended", Boolean, nullable=False, default=False),
+    Column("document", Text, nullable=False),  # the signed credential, for GET /credentials/{id}
+    UniqueConstraint("revocation_list", "revocation_index", name="uq_credentials_revocation_slot"),
+    UniqueConstraint("suspension_list", "suspension_index", name="uq_credentials_suspension_slot"),
+)
+Index("ix_credentials_subject", credentials.c.subject_id)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of a 256-bit random token
+    Column("scopes", String(200), nullable=False),  # space-separated
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("details", Text, nullable=False),  # JSON object
+    Column("previous_digest", String(80), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("key_id", String(512), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+# One row: the head of the audit chain. Appending updates it first, which serializes
+# appenders on every database (a row lock on PostgreSQL, the write lock on SQLite).
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("digest", String(80), nullable=False),
+)
