@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,3 +67,58 @@ def local_server() -> Iterator[LocalServer]:
     server = LocalServer()
     yield server
     server.close()
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ACCREDIT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        import psycopg  # noqa: F401
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(POSTGRES_ADMIN_URL)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # any reason at all: report it in the skip message
+        return f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {type(error).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    """The admin URL of a reachable PostgreSQL; skips (or fails under CI) when there is none."""
+    reason = _postgres_unavailable()
+    if reason:
+        if os.environ.get("ACCREDIT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (ACCREDIT_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def fresh_postgres(postgres_admin: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"accredit_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_admin, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield postgres_admin.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the default SQLite in the data directory, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("fresh_postgres"))

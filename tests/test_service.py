@@ -1,0 +1,287 @@
+"""The issuer service over real HTTP on 127.0.0.1, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from service_harness import RunningService
+from sqlalchemy import text
+
+from accredit import KeyPair, VerifyOptions, sign_presentation, verify_credential
+from accredit._http import FetchPolicy
+from accredit.dids import default_resolver
+from accredit.status import HTTPStatusListFetcher, StatusListChecker
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+
+
+@pytest.fixture
+def service(tmp_path: Path, database_url: str | None) -> Iterator[RunningService]:
+    running = RunningService(tmp_path / "data", database_url)
+    yield running
+    running.close()
+
+
+def agent_credential(agent: str, **claims: Any) -> dict[str, Any]:
+    return {
+        "@context": [V2, UNDEFINED_TERMS],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": agent, "role": "buyer", **claims},
+    }
+
+
+def _issued(service: RunningService, agent: str = "did:example:agent-1") -> dict[str, Any]:
+    response = service.issue(agent_credential(agent))
+    assert response.status_code == 201, response.text
+    credential: dict[str, Any] = response.json()["verifiableCredential"]
+    return credential
+
+
+def _codes(response: Any) -> list[str]:
+    return [error["code"] for error in response.json()["errors"]]
+
+
+def test_issue_sets_identity_dates_status_and_proof(service: RunningService) -> None:
+    credential = _issued(service)
+    assert credential["issuer"] == service.did and service.did.startswith("did:web:127.0.0.1%3A")
+    assert credential["id"].startswith("urn:uuid:")
+    purposes = [entry["statusPurpose"] for entry in credential["credentialStatus"]]
+    assert purposes == ["revocation", "suspension"]
+    assert credential["proof"]["verificationMethod"] == f"{service.did}#key-1"
+    assert service.verify(credential).status_code == 200
+    fetched = service.request("GET", f"/credentials/{credential['id']}", token=service.admin_token)
+    assert fetched.json()["verifiableCredential"] == credential
+
+
+def test_an_outside_verifier_checks_did_web_and_status_over_http(service: RunningService) -> None:
+    credential = _issued(service)
+    policy = FetchPolicy(allow_private=True, allow_http=True)
+    resolver = default_resolver(allow_private=True, allow_http=True)
+    checker = StatusListChecker(HTTPStatusListFetcher(policy), VerifyOptions(resolver=resolver))
+    options = VerifyOptions(resolver=resolver, status_checker=checker)
+    assert verify_credential(credential, options).verified
+    service.set_status(credential["id"], "revoked")
+    fresh = StatusListChecker(HTTPStatusListFetcher(policy), VerifyOptions(resolver=resolver))
+    result = verify_credential(credential, VerifyOptions(resolver=resolver, status_checker=fresh))
+    assert list(result.codes) == ["REVOKED"]
+
+
+def test_revoke_suspend_reinstate(service: RunningService) -> None:
+    credential = _issued(service)
+    assert service.set_status(credential["id"], "suspended").status_code == 200
+    assert _codes(service.verify(credential)) == ["SUSPENDED"]
+    assert service.set_status(credential["id"], "active").status_code == 200
+    assert service.verify(credential).status_code == 200
+    assert service.set_status(credential["id"], "revoked").status_code == 200
+    response = service.verify(credential)
+    assert response.status_code == 400 and _codes(response) == ["REVOKED"]
+    assert service.set_status(credential["id"], "active").status_code == 409
+    assert service.set_status("urn:uuid:unknown", "revoked").status_code == 404
+
+
+def test_kill_switch_suspends_every_live_credential_of_one_agent(service: RunningService) -> None:
+    first, second = _issued(service, "did:example:rogue"), _issued(service, "did:example:rogue")
+    bystander = _issued(service, "did:example:good")
+    response = service.request("POST", "/agents/did:example:rogue/suspend", token=service.admin_token)
+    assert sorted(response.json()["suspended"]) == sorted([first["id"], second["id"]])
+    assert _codes(service.verify(first)) == ["SUSPENDED"]
+    assert _codes(service.verify(second)) == ["SUSPENDED"]
+    assert service.verify(bystander).status_code == 200
+
+
+def test_presentation_verification_binds_challenge(service: RunningService) -> None:
+    agent = KeyPair.generate()
+    credential = _issued(service, agent.did)
+    presentation = sign_presentation([credential], agent, challenge="c-42", domain="vendor.example")
+    body = {
+        "verifiablePresentation": presentation,
+        "options": {"challenge": "c-42", "domain": "vendor.example"},
+    }
+    assert service.request("POST", "/presentations/verify", json=body).status_code == 200
+    body["options"]["challenge"] = "c-43"
+    response = service.request("POST", "/presentations/verify", json=body)
+    assert response.status_code == 400 and "CHALLENGE_MISMATCH" in _codes(response)
+    missing = service.request("POST", "/presentations/verify", json={"verifiablePresentation": presentation})
+    assert missing.status_code == 400 and missing.json()["code"] == "MALFORMED_INPUT"
+
+
+@pytest.mark.parametrize(
+    ("credential", "options", "code"),
+    [
+        ({**agent_credential("did:example:a"), "issuer": "did:example:forged"}, None, "PROTECTED_PROPERTY"),
+        (
+            {**agent_credential("did:example:a"), "credentialStatus": {"type": "X"}},
+            None,
+            "PROTECTED_PROPERTY",
+        ),
+        (agent_credential("did:example:a"), {"credentialId": "urn:x"}, "UNKNOWN_OPTION"),
+        (agent_credential("did:example:a"), {"validUntil": "2020-01-01T00:00:00Z"}, "INVALID_DOCUMENT"),
+        (agent_credential("did:example:a"), {"validUntil": "2030-01-01T00:00:00"}, "INVALID_DOCUMENT"),
+        ({**agent_credential("did:example:a"), "@context": [V2]}, None, "UNDEFINED_TERM"),
+        (
+            {**agent_credential("did:example:a"), "@context": [V2, "https://evil.example/v1"]},
+            None,
+            "UNKNOWN_CONTEXT",
+        ),
+        (
+            {"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {"name": "x"}},
+            None,
+            "INVALID_DOCUMENT",
+        ),
+        (
+            {**agent_credential("did:example:a"), "@context": [V2, {"role": "https://x.example/role"}]},
+            None,
+            "INLINE_CONTEXT",
+        ),
+    ],
+)
+def test_bad_issue_requests_are_refused_with_a_code_and_store_nothing(
+    service: RunningService, credential: dict[str, Any], options: dict[str, Any] | None, code: str
+) -> None:
+    before = len(service.issuer.audit_entries(limit=1000))
+    response = service.issue(credential, **(options or {}))
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == code
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert len(service.issuer.audit_entries(limit=1000)) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "MALFORMED_INPUT"),
+        (b'{"credential": {}, "credential": {}}', 400, "MALFORMED_INPUT"),
+        (b'{"credential": NaN}', 400, "MALFORMED_INPUT"),
+        (b"[" * 200 + b"]" * 200, 400, "INPUT_TOO_DEEP"),
+        (b'{"credential": "' + b"a" * 1_100_000 + b'"}', 413, "INPUT_TOO_LARGE"),
+        (b"", 400, "MALFORMED_INPUT"),
+    ],
+)
+def test_malformed_bodies_get_problems_not_tracebacks(
+    service: RunningService, body: bytes, status: int, code: str
+) -> None:
+    response = service.request(
+        "POST",
+        "/credentials/issue",
+        token=service.admin_token,
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert "Traceback" not in response.text
+
+
+def test_tokens_scopes_and_revocation(service: RunningService) -> None:
+    assert service.issue(agent_credential("did:example:a"), token="acc_wrong").status_code == 401
+    no_token = service.request("POST", "/credentials/issue", json={"credential": agent_credential("did:e:a")})
+    assert (no_token.status_code, no_token.json()["code"]) == (401, "UNAUTHORIZED")
+    created = service.request(
+        "POST", "/tokens", token=service.admin_token, json={"name": "status desk", "scopes": ["status"]}
+    )
+    assert created.status_code == 201
+    status_token = created.json()["token"]
+    refused = service.issue(agent_credential("did:example:a"), token=status_token)
+    assert (refused.status_code, refused.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+    credential = _issued(service)
+    assert service.set_status(credential["id"], "suspended", token=status_token).status_code == 200
+    assert (
+        service.request("DELETE", f"/tokens/{created.json()['id']}", token=service.admin_token).status_code
+        == 204
+    )
+    assert service.set_status(credential["id"], "active", token=status_token).status_code == 401
+    bad_scope = service.request(
+        "POST", "/tokens", token=service.admin_token, json={"name": "x", "scopes": ["root"]}
+    )
+    assert bad_scope.status_code == 400
+    rows = service.issuer.store
+    with rows.read() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
+    assert status_token not in stored and service.admin_token not in stored
+
+
+def test_key_rotation_keeps_old_keys_while_their_credentials_live(service: RunningService) -> None:
+    old = _issued(service)
+    rotated = service.request("POST", "/keys/rotate", token=service.admin_token)
+    assert rotated.status_code == 201 and rotated.json()["keyId"] == f"{service.did}#key-2"
+    new = _issued(service)
+    assert new["proof"]["verificationMethod"] == f"{service.did}#key-2"
+    document = service.request("GET", "/.well-known/did.json").json()
+    assert [m["id"] for m in document["verificationMethod"]] == [
+        f"{service.did}#key-1",
+        f"{service.did}#key-2",
+    ]
+    assert service.verify(old).status_code == 200 and service.verify(new).status_code == 200
+    service.set_status(old["id"], "revoked")  # the only live credential of key-1 is gone
+    document = service.request("GET", "/.well-known/did.json").json()
+    assert [m["id"] for m in document["verificationMethod"]] == [f"{service.did}#key-2"]
+
+
+def test_status_list_is_signed_cacheable_and_large(service: RunningService) -> None:
+    credential = _issued(service)
+    url = credential["credentialStatus"][0]["statusListCredential"]
+    response = service.request("GET", url[len(service.base) :])
+    assert response.headers["Cache-Control"] == f"max-age={service.config.list_max_age}"
+    status_list = response.json()
+    assert status_list["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    assert service.verify(status_list).status_code == 200
+    assert service.request("GET", "/status/999").status_code == 404
+
+
+def test_audit_log_is_chained_signed_and_tamper_evident(service: RunningService) -> None:
+    credential = _issued(service)
+    service.set_status(credential["id"], "revoked")
+    entries = service.request("GET", "/audit", token=service.admin_token).json()["entries"]
+    assert [e["action"] for e in entries] == ["issuer.init", "credential.issue", "credential.status"]
+    assert entries[1]["previousDigest"] == entries[0]["digest"]
+    assert service.issuer.verify_audit().verified
+    with service.issuer.store.write() as connection:
+        connection.execute(
+            text("UPDATE audit_log SET details = :d WHERE seq = 2"),
+            {"d": json.dumps({"id": "urn:uuid:someone-else"})},
+        )
+    result = service.issuer.verify_audit()
+    assert not result.verified and [c.name for c in result.errors] == ["audit[2]"]
+    with service.issuer.store.write() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    assert "AUDIT_CHAIN_BROKEN" in service.issuer.verify_audit().codes
+
+
+def test_every_route_is_in_the_openapi_document(service: RunningService) -> None:
+    documented = {
+        (path, method.upper()) for path, item in service.openapi["paths"].items() for method in item
+    }
+    served = set()
+    for rule in service.app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        from service_harness import _RULES
+
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            served.add((_RULES.get(rule.rule, rule.rule), method))
+    assert served == documented
+
+
+def test_rate_limit_per_token(tmp_path: Path) -> None:
+    running = RunningService(tmp_path / "data", None, rate_limit_per_minute=3)
+    try:
+        statuses = [running.request("GET", "/audit", token=running.admin_token).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+    finally:
+        running.close()
+
+
+def test_did_key_issuer_cannot_rotate(tmp_path: Path) -> None:
+    running = RunningService(tmp_path / "data", None, did_web=False)
+    try:
+        assert running.did.startswith("did:key:")
+        credential = _issued(running)
+        assert running.verify(credential).status_code == 200
+        response = running.request("POST", "/keys/rotate", token=running.admin_token)
+        assert (response.status_code, response.json()["code"]) == (409, "CONFLICT")
+    finally:
+        running.close()
