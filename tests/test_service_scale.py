@@ -1,0 +1,215 @@
+"""The service under load as separate processes: several instances on one PostgreSQL never share
+a status index, and a server killed with SIGKILL loses no acknowledged credential."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from accredit import VerifyOptions, verify_credential
+from accredit._http import FetchPolicy
+from accredit.status import HTTPStatusListFetcher, StatusListChecker, decode_list, get_bit
+
+CREDENTIAL = {
+    "@context": [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://www.w3.org/ns/credentials/undefined-terms/v2",
+    ],
+    "type": ["VerifiableCredential"],
+    "credentialSubject": {"id": "did:example:agent", "role": "buyer"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "accredit.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+class Server:
+    """``accredit serve`` in a child process."""
+
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + "/", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the server on {self.base} did not start")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+
+def _issue_many(base: str, token: str, count: int, acknowledged: list[str] | None = None) -> list[str]:
+    session, ids = requests.Session(), acknowledged if acknowledged is not None else []
+    for _ in range(count):
+        try:
+            response = session.post(
+                f"{base}/credentials/issue",
+                json={"credential": CREDENTIAL},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+        except requests.ConnectionError:
+            break  # the server died: what was acknowledged so far is what counts
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["verifiableCredential"]["id"])
+    return ids
+
+
+def _slots(database_url: str) -> tuple[int, int, int]:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        counts = [
+            connection.execute(
+                text(f"SELECT count(*) FROM (SELECT DISTINCT {columns} FROM credentials) AS t")
+            ).scalar_one()
+            for columns in ("id", "revocation_list, revocation_index", "suspension_list, suspension_index")
+        ]
+    engine.dispose()
+    return int(counts[0]), int(counts[1]), int(counts[2])
+
+
+@pytest.fixture
+def env() -> Iterator[dict[str, str]]:
+    yield {k: v for k, v in os.environ.items() if not k.startswith("ACCREDIT_")}
+
+
+def test_four_instances_on_one_postgres_never_share_an_index(
+    tmp_path: Path, fresh_postgres: str, env: dict[str, str]
+) -> None:
+    env = {**env, "ACCREDIT_DATABASE_URL": fresh_postgres}
+    ports = [_free_port() for _ in range(4)]
+    data_dir = tmp_path / "data"  # shared: it holds the master key every instance needs
+    init = json.loads(
+        _cli(
+            "init", "--data-dir", str(data_dir), "--base-url", f"http://127.0.0.1:{ports[0]}", env=env
+        ).stdout
+    )
+    servers = [Server(data_dir, port, env) for port in ports]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            batches = list(pool.map(lambda s: _issue_many(s.base, init["adminToken"], 250), servers))
+        ids = [i for batch in batches for i in batch]
+        assert len(ids) == len(set(ids)) == 1000
+        assert _slots(fresh_postgres) == (1000, 1000, 1000)
+        credentials = [_get(servers[i % 4], init["adminToken"], cid) for i, cid in enumerate(ids)]
+        _assert_statuses(credentials, revoked=set())
+        victim = random.choice(credentials)
+        body = {
+            "credentialId": victim["id"],
+            "credentialStatus": [{"type": "BitstringStatusListCredential", "status": "revoked"}],
+        }
+        revoked = requests.post(
+            f"{servers[2].base}/credentials/status",
+            json=body,
+            headers={"Authorization": f"Bearer {init['adminToken']}"},
+            timeout=30,
+        )
+        assert revoked.status_code == 200
+        _assert_statuses(credentials, revoked={victim["id"]})
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _get(server: Server, token: str, credential_id: str) -> dict[str, Any]:
+    response = requests.get(
+        f"{server.base}/credentials/{credential_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert response.status_code == 200
+    credential: dict[str, Any] = response.json()["verifiableCredential"]
+    return credential
+
+
+def _assert_statuses(credentials: list[dict[str, Any]], revoked: set[str]) -> None:
+    """Every credential's revocation entry resolves in a signed list, and exactly ``revoked``
+    have their bit set; a sample verifies end to end."""
+    fetcher = HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True))
+    lists: dict[str, bytes] = {}
+    for credential in credentials:
+        entry = credential["credentialStatus"][0]
+        url = entry["statusListCredential"]
+        if url not in lists:
+            status_list = fetcher.fetch(url)
+            assert verify_credential(status_list).verified
+            lists[url] = decode_list(status_list["credentialSubject"]["encodedList"])
+        assert get_bit(lists[url], int(entry["statusListIndex"])) == (credential["id"] in revoked)
+    checker = StatusListChecker(fetcher)
+    for credential in random.sample(credentials, 10) + [c for c in credentials if c["id"] in revoked]:
+        codes = list(verify_credential(credential, VerifyOptions(status_checker=checker)).codes)
+        assert codes == (["REVOKED"] if credential["id"] in revoked else [])
+
+
+def test_sigkill_mid_load_loses_no_acknowledged_credential(tmp_path: Path, env: dict[str, str]) -> None:
+    data_dir, port = tmp_path / "data", _free_port()
+    init = json.loads(
+        _cli("init", "--data-dir", str(data_dir), "--base-url", f"http://127.0.0.1:{port}", env=env).stdout
+    )
+    server = Server(data_dir, port, env)
+    acknowledged: list[str] = []
+    workers = [
+        threading.Thread(target=_issue_many, args=(server.base, init["adminToken"], 10_000, acknowledged))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    time.sleep(2.0)
+    server.stop(signal.SIGKILL)
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(acknowledged) > 20, "the load did not get going before the kill"
+
+    restarted = Server(data_dir, port, env)
+    try:
+        database = f"sqlite:///{(data_dir / 'accredit.db').resolve()}"
+        for credential_id in acknowledged:
+            credential = _get(restarted, init["adminToken"], credential_id)
+            verified = requests.post(
+                f"{restarted.base}/credentials/verify", json={"verifiableCredential": credential}, timeout=30
+            )
+            assert verified.status_code == 200, verified.text
+        _issue_many(restarted.base, init["adminToken"], 20)
+        total, revocation_slots, suspension_slots = _slots(database)
+        assert total >= len(acknowledged) + 20
+        assert revocation_slots == suspension_slots == total
+    finally:
+        restarted.stop()
