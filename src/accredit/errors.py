@@ -31,6 +31,17 @@ be performed at all::
     │   ├── StatusListTooLargeError    STATUS_LIST_TOO_LARGE  inflates beyond the cap
     │   └── StatusListLengthError      STATUS_LIST_LENGTH_ERROR  fewer than 131,072 entries
     ├── StatusRetrievalError           STATUS_RETRIEVAL_ERROR  a status list could not be fetched
+    ├── PresentationRequestError       INVALID_PRESENTATION_REQUEST  no challenge/domain, bad query
+    │   ├── UnsupportedQueryError      UNSUPPORTED_QUERY   a query type not answered (yet)
+    │   └── RequestDomainMismatchError REQUEST_DOMAIN_MISMATCH  a request made for another domain
+    ├── WalletError                    WALLET_ERROR
+    │   ├── WalletNotFoundError        WALLET_NOT_FOUND
+    │   ├── WalletExistsError          WALLET_EXISTS
+    │   ├── PassphraseRequiredError    WALLET_PASSPHRASE_REQUIRED
+    │   ├── WalletDecryptionError      WALLET_DECRYPTION_FAILED  wrong passphrase or altered key file
+    │   ├── DuplicateCredentialError   DUPLICATE_CREDENTIAL
+    │   ├── NoMatchingCredentialsError NO_MATCHING_CREDENTIALS
+    │   └── IssuerRequestError         ISSUER_REQUEST_FAILED  the issuer refused; .status, .issuer_code
     ├── ProofError                     PROOF_GENERATION_ERROR
     │   ├── MalformedProofError        MALFORMED_PROOF_ERROR   proof shape, proofValue encoding
     │   └── UnsupportedCryptosuiteError UNKNOWN_CRYPTOSUITE
@@ -162,6 +173,74 @@ class StatusRetrievalError(AccreditError):
     """A status list that could not be fetched: verification fails closed."""
 
     code = "STATUS_RETRIEVAL_ERROR"
+
+
+class PresentationRequestError(AccreditError):
+    """A presentation request that is malformed: no challenge or domain, a bad query."""
+
+    code = "INVALID_PRESENTATION_REQUEST"
+
+
+class UnsupportedQueryError(PresentationRequestError):
+    """A query type this library does not answer (e.g. DIF PresentationDefinition, for now)."""
+
+    code = "UNSUPPORTED_QUERY"
+
+
+# --- errors (to move into accredit.errors) -----------------------------------------------------
+
+
+class WalletError(AccreditError):
+    """A wallet operation that cannot be performed."""
+
+    code = "WALLET_ERROR"
+
+
+class WalletNotFoundError(WalletError):
+    code = "WALLET_NOT_FOUND"
+
+
+class WalletExistsError(WalletError):
+    code = "WALLET_EXISTS"
+
+
+class PassphraseRequiredError(WalletError):
+    """No passphrase was given and ``ACCREDIT_WALLET_PASSPHRASE`` is unset or empty."""
+
+    code = "WALLET_PASSPHRASE_REQUIRED"
+
+
+class WalletDecryptionError(WalletError):
+    """The key file does not decrypt: a wrong passphrase, or the file was altered."""
+
+    code = "WALLET_DECRYPTION_FAILED"
+
+
+class DuplicateCredentialError(WalletError):
+    code = "DUPLICATE_CREDENTIAL"
+
+
+class NoMatchingCredentialsError(WalletError):
+    """The wallet holds no usable credential for a required query of a request."""
+
+    code = "NO_MATCHING_CREDENTIALS"
+
+
+class IssuerRequestError(WalletError):
+    """The issuer could not be reached or refused the request. ``status`` is the HTTP status
+    (None if unreachable) and ``issuer_code`` the ``code`` of its problem document, if any."""
+
+    code = "ISSUER_REQUEST_FAILED"
+
+    def __init__(self, message: str, *, status: int | None = None, issuer_code: str | None = None) -> None:
+        super().__init__(message, status=status, issuerCode=issuer_code)
+        self.status, self.issuer_code = status, issuer_code
+
+
+class RequestDomainMismatchError(PresentationRequestError):
+    """A request whose domain is not the one the caller is talking to (a relayed request)."""
+
+    code = "REQUEST_DOMAIN_MISMATCH"
 
 
 class ProofError(AccreditError):

@@ -137,6 +137,7 @@ class Issuer:
             self, CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy)}))
         )
         self.remote_lists = HTTPStatusListFetcher(policy)
+        self.signing_key()  # fail at start-up, not at the first issuance, on a wrong master key
 
     # --- set-up -------------------------------------------------------------------------------
 

@@ -1,0 +1,87 @@
+"""The service commands: `accredit init`, the README's first-run `accredit serve`, `audit verify`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("ACCREDIT_")}
+
+
+def _accredit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "accredit.cli", *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "accredit.cli", "serve", "--port", str(port)],
+                               cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+        assert lines[0].startswith("accredit issuer   did:key:z6Mk")
+        assert f"http://127.0.0.1:{port}" in lines[1]
+        assert lines[2].strip().endswith("/.well-known/did.json")
+        token_file = tmp_path / ".accredit" / "admin-token"
+        assert str(token_file.relative_to(tmp_path)) in lines[4]
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / ".accredit" / "master.key").stat().st_mode & 0o777 == 0o600
+        for _ in range(100):
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/.well-known/did.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert response.json()["id"] == lines[0].split()[-1]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_init_once_then_audit_verify_detects_tampering(tmp_path: Path) -> None:
+    created = _accredit("init", "--data-dir", "issuer", "--did-web", "issuer.acme.example", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    output = json.loads(created.stdout)
+    assert output["did"] == "did:web:issuer.acme.example" and output["adminToken"].startswith("acc_")
+    assert output["baseUrl"] == "https://issuer.acme.example"
+    again = _accredit("init", "--data-dir", "issuer", cwd=tmp_path)
+    assert again.returncode == 2 and json.loads(again.stderr)["code"] == "CONFLICT"
+    assert output["adminToken"] not in (tmp_path / "issuer" / "accredit.db").read_bytes().decode("latin-1")
+
+    verified = _accredit("audit", "verify", "--data-dir", "issuer", cwd=tmp_path)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["verified"] is True
+    with sqlite3.connect(tmp_path / "issuer" / "accredit.db") as connection:
+        connection.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+    broken = _accredit("audit", "verify", "--data-dir", "issuer", cwd=tmp_path)
+    assert broken.returncode == 1
+    assert [e["code"] for e in json.loads(broken.stdout)["errors"]] == ["AUDIT_CHAIN_BROKEN"]
+
+
+def test_wrong_master_key_is_a_clear_error(tmp_path: Path) -> None:
+    assert _accredit("init", "--data-dir", "issuer", cwd=tmp_path).returncode == 0
+    (tmp_path / "issuer" / "master.key").write_bytes(os.urandom(32))
+    port = _free_port()
+    served = subprocess.run(
+        [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", "issuer", "--port", str(port)],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert served.returncode == 2
+    assert json.loads(served.stderr)["code"] == "SEALING_ERROR"
+    assert "Traceback" not in served.stderr
