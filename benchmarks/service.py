@@ -87,9 +87,9 @@ def _start(data_dir: Path, workers: int, env: dict[str, str]) -> tuple[subproces
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
-            if requests.get(base + "/", timeout=1).status_code == 200:
+            if requests.get(base + "/", timeout=5).status_code == 200:
                 return process, base, token
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the service did not start")

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
+import json
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,7 +42,7 @@ from .errors import (
     StatusRetrievalError,
     ValidationError,
 )
-from .results import Check
+from .results import Check, VerificationResult
 
 __all__ = [
     "MIN_ENTRIES",
@@ -59,6 +62,8 @@ __all__ = [
 MIN_ENTRIES = 131_072  # 16 KiB: the spec's minimum, so one index hides among many
 MAX_DECODED_BYTES = 2 * 1024 * 1024  # 16.7M entries; a larger list is refused, not inflated
 PURPOSES = ("revocation", "suspension")
+_VERIFIED_LISTS = 64  # verified list documents remembered per checker
+_CACHED_LIST_BYTES = 256 * 1024
 _FAILED_CODE = {"revocation": "REVOKED", "suspension": "SUSPENDED"}
 
 
@@ -298,6 +303,9 @@ class StatusListChecker:
         self.fetcher = fetcher
         self.list_options = replace(list_options or VerifyOptions(), status_checker=None)
         self.max_bytes = max_bytes
+        self._windows: OrderedDict[str, tuple[datetime, datetime]] = OrderedDict()
+        self._verified_bits: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, credential: Mapping[str, Any]) -> Sequence[Check]:
         status = credential.get("credentialStatus")
@@ -311,10 +319,38 @@ class StatusListChecker:
                 checks.append(Check.from_error(name, error))
         return checks
 
+    def _verify_list(self, status_list: Mapping[str, Any]) -> tuple[str, VerificationResult | None]:
+        """Verify a list credential, or skip it if this exact document verified before and
+        ``now`` is still inside its validity window (a list is checked for every credential
+        that points to it; its proof does not change between those checks)."""
+        key = hashlib.sha256(json.dumps(status_list, sort_keys=True).encode("utf-8")).hexdigest()
+        with self._lock:
+            window = self._windows.get(key)
+        now, skew = self.list_options.moment(), self.list_options.max_clock_skew
+        if window is not None and window[0] - skew <= now <= window[1] + skew:
+            return key, None
+        result = verify_credential(status_list, self.list_options)
+        if result.verified and "validFrom" in status_list and "validUntil" in status_list:
+            with self._lock:
+                self._windows[key] = (
+                    parse_datetime(status_list["validFrom"], "validFrom"),
+                    parse_datetime(status_list["validUntil"], "validUntil"),
+                )
+                while len(self._windows) > _VERIFIED_LISTS:
+                    self._windows.popitem(last=False)
+        return key, result
+
+    def _remember(self, key: str, bits: bytes) -> None:
+        with self._lock:
+            if key in self._windows and len(bits) <= _CACHED_LIST_BYTES:
+                self._verified_bits[key] = bits
+                while len(self._verified_bits) > _VERIFIED_LISTS:
+                    self._verified_bits.popitem(last=False)
+
     def _check(self, credential: Mapping[str, Any], entry: _Entry, name: str) -> Check:
         status_list = self.fetcher.fetch(entry.list_url)
-        result = verify_credential(status_list, self.list_options)
-        if not result.verified:
+        key, result = self._verify_list(status_list)
+        if result is not None and not result.verified:
             return Check.failed(
                 name,
                 "STATUS_VERIFICATION_ERROR",
@@ -339,7 +375,10 @@ class StatusListChecker:
             return Check.failed(
                 name, "STATUS_PURPOSE_MISMATCH", f"the list is not a {entry.purpose} list", url=entry.list_url
             )
-        bits = decode_list(subject.get("encodedList"), max_bytes=self.max_bytes)
+        with self._lock:
+            cached_bits = self._verified_bits.get(key)
+        bits = cached_bits or decode_list(subject.get("encodedList"), max_bytes=self.max_bytes)
+        self._remember(key, bits)
         if entry.index >= len(bits) * 8:
             return Check.failed(
                 name,

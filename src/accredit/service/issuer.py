@@ -137,6 +137,10 @@ class Issuer:
             self, CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy)}))
         )
         self.remote_lists = HTTPStatusListFetcher(policy)
+        lists = StatusListChecker(
+            StaticStatusListFetcher(self._fetch_list), VerifyOptions(resolver=self.resolver)
+        )
+        self._verify_options = VerifyOptions(resolver=self.resolver, status_checker=lists)
         self.signing_key()  # fail at start-up, not at the first issuance, on a wrong master key
 
     # --- set-up -------------------------------------------------------------------------------
@@ -375,11 +379,7 @@ class Issuer:
 
     def verify_options(self) -> VerifyOptions:
         """Options for the verify routes: this issuer's own DID and lists are read locally."""
-        lists = VerifyOptions(resolver=self.resolver)
-        return VerifyOptions(
-            resolver=self.resolver,
-            status_checker=StatusListChecker(StaticStatusListFetcher(self._fetch_list), lists),
-        )
+        return self._verify_options
 
     # --- tokens -------------------------------------------------------------------------------
 
