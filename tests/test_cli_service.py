@@ -19,8 +19,14 @@ def _env() -> dict[str, str]:
 
 
 def _accredit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "accredit.cli", *args], cwd=cwd, env=_env(),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "accredit.cli", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _free_port() -> int:
@@ -31,8 +37,14 @@ def _free_port() -> int:
 
 def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> None:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "accredit.cli", "serve", "--port", str(port)],
-                               cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "accredit.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(5)]
@@ -80,7 +92,11 @@ def test_wrong_master_key_is_a_clear_error(tmp_path: Path) -> None:
     port = _free_port()
     served = subprocess.run(
         [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", "issuer", "--port", str(port)],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert served.returncode == 2
     assert json.loads(served.stderr)["code"] == "SEALING_ERROR"

@@ -14,6 +14,9 @@ from .dids import resolve
 from .errors import AccreditError
 from .keys import KeyPair, PublicKey
 from .results import Check, CheckStatus, VerificationResult
+from .trust import TrustedIssuer, TrustRegistry
+from .verifier import Verifier
+from .wallet import Wallet
 
 __all__ = [
     "AccreditError",
@@ -21,8 +24,12 @@ __all__ = [
     "CheckStatus",
     "KeyPair",
     "PublicKey",
+    "TrustRegistry",
+    "TrustedIssuer",
     "VerificationResult",
+    "Verifier",
     "VerifyOptions",
+    "Wallet",
     "issue_credential",
     "resolve",
     "sign_presentation",

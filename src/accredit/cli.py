@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _json
-from ._dates import parse_datetime
+from ._dates import parse_datetime, utcnow
 from .credentials import (
     VerifyOptions,
     issue_credential,
@@ -102,6 +102,28 @@ def cmd_present(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify_with_trust(args: argparse.Namespace, document: Any, presentation: bool) -> Any:
+    """The counterparty's verifier: trust registry, status lists, single-use challenge."""
+    from ._http import FetchPolicy
+    from .status import HTTPStatusListFetcher
+    from .trust import TrustRegistry
+    from .verifier import Verifier
+
+    policy = FetchPolicy(allow_private=args.allow_private, allow_http=args.allow_private)
+    verifier = Verifier(
+        trust=TrustRegistry.from_file(args.trust),
+        resolver=default_resolver(allow_private=args.allow_private, allow_http=args.allow_private),
+        status_fetcher=HTTPStatusListFetcher(policy),
+        clock=(lambda: args.now) if args.now else utcnow,
+        accepted_suites=RECOMMENDED_SUITES | set(args.accept_suite),
+    )
+    if not presentation:
+        return verifier.verify_credential(document)
+    # A one-shot command cannot have issued the challenge itself: register the one given.
+    verifier.create_request(domain=args.domain, challenge=args.challenge)
+    return verifier.verify_presentation(document, challenge=args.challenge, domain=args.domain)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     document = _read_json(args.file)
     options = VerifyOptions(
@@ -111,9 +133,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
     types = document.get("type") if isinstance(document, dict) else None
     types = types if isinstance(types, list) else [types]
-    if "VerifiablePresentation" in types:
-        if not args.challenge or not args.domain:
-            raise InputError("verifying a presentation needs --challenge and --domain")
+    presentation = "VerifiablePresentation" in types
+    if presentation and (not args.challenge or not args.domain):
+        raise InputError("verifying a presentation needs --challenge and --domain")
+    if args.trust:
+        result = _verify_with_trust(args, document, presentation)
+    elif presentation:
         result = verify_presentation(document, options, challenge=args.challenge, domain=args.domain)
     else:
         result = verify_credential(document, options)
@@ -238,6 +263,78 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.verified else EXIT_NOT_VERIFIED
 
 
+def _wallet(args: argparse.Namespace) -> Any:
+    from .wallet import Wallet
+
+    return Wallet.open(args.wallet)
+
+
+def cmd_wallet_init(args: argparse.Namespace) -> int:
+    from .wallet import Wallet
+
+    wallet = Wallet.create(args.wallet, _load_key(args.key) if args.key else None)
+    _print({"did": wallet.did, "path": str(wallet.path)})
+    return EXIT_OK
+
+
+def cmd_wallet_import(args: argparse.Namespace) -> int:
+    wallet = _wallet(args)
+    _print([wallet.import_credential(_read_json(path))["id"] for path in args.files])
+    return EXIT_OK
+
+
+def cmd_wallet_list(args: argparse.Namespace) -> int:
+    _print(_wallet(args).credentials(args.type))
+    return EXIT_OK
+
+
+def cmd_wallet_fetch(args: argparse.Namespace) -> int:
+    token = _issuer_token()
+    _print(_wallet(args).request_credential(args.issuer, _read_json(args.credential), token=token))
+    return EXIT_OK
+
+
+def cmd_wallet_present(args: argparse.Namespace) -> int:
+    _print(_wallet(args).present(_read_json(args.request), domain=args.domain))
+    return EXIT_OK
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    from .verifier import Verifier
+
+    request = Verifier(trust=None).create_request(domain=args.domain, query=args.type or None)
+    _print(request)
+    return EXIT_OK
+
+
+def cmd_status_set(args: argparse.Namespace) -> int:
+    import requests
+
+    body = {
+        "credentialId": args.credential_id,
+        "credentialStatus": [{"type": "BitstringStatusListCredential", "status": args.status}],
+    }
+    try:
+        response = requests.post(
+            f"{args.issuer.rstrip('/')}/credentials/status",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {_issuer_token()}"},
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        raise InputError(f"cannot reach the issuer: {type(error).__name__}") from None
+    _print(response.json() if response.content else {})
+    return EXIT_OK if response.status_code == 200 else EXIT_NOT_VERIFIED
+
+
+def _issuer_token() -> str:
+    token = os.environ.get("ACCREDIT_ISSUER_TOKEN", "")
+    if not token:
+        raise InputError("set ACCREDIT_ISSUER_TOKEN to an issuer API token (never pass tokens as arguments)")
+    return token
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accredit", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -276,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--challenge")
     verify.add_argument("--domain")
     verify.add_argument("--now", type=_datetime_arg, help="verify as of this time (ISO 8601)")
+    verify.add_argument("--trust", help="trust registry JSON: also check issuer trust and status lists")
     verify.add_argument(
         "--accept-suite",
         action="append",
@@ -288,7 +386,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="sign, verify and tamper with a credential").set_defaults(func=cmd_demo)
     _service_commands(commands)
+    _holder_commands(commands)
     return parser
+
+
+def _holder_commands(commands: Any) -> None:
+    wallet = commands.add_parser("wallet", help="an agent's wallet (passphrase: $ACCREDIT_WALLET_PASSPHRASE)")
+    actions = wallet.add_subparsers(dest="wallet_command", required=True)
+    init = actions.add_parser("init", help="create a wallet with a new (or given) key")
+    init.add_argument("--key", help="a Multikey key file to import instead of generating one")
+    imports = actions.add_parser("import", help="import credential files")
+    imports.add_argument("files", nargs="+")
+    listing = actions.add_parser("list", help="list the wallet's credentials")
+    listing.add_argument("--type")
+    fetch = actions.add_parser("fetch", help="have an issuer service issue a credential to this wallet")
+    fetch.add_argument("--issuer", required=True, help="the issuer service's base URL")
+    fetch.add_argument("credential", help="the credential to request (JSON); token: $ACCREDIT_ISSUER_TOKEN")
+    present = actions.add_parser(
+        "present", help="answer a presentation request (JSON) with a signed presentation"
+    )
+    present.add_argument("request")
+    present.add_argument("--domain", help="refuse a request made for another domain")
+    handlers = {
+        init: cmd_wallet_init,
+        imports: cmd_wallet_import,
+        listing: cmd_wallet_list,
+        fetch: cmd_wallet_fetch,
+        present: cmd_wallet_present,
+    }
+    for parser, handler in handlers.items():
+        parser.add_argument("--wallet", required=True, type=Path, help="the wallet directory")
+        parser.set_defaults(func=handler)
+
+    request = commands.add_parser("request", help="make a presentation request as a verifier")
+    request.add_argument("--domain", required=True)
+    request.add_argument("--type", action="append", help="a credential type to ask for (repeatable)")
+    request.set_defaults(func=cmd_request)
+
+    status = commands.add_parser("status", help="change a credential's status at an issuer service")
+    status.add_argument("credential_id")
+    status.add_argument("status", choices=["revoked", "suspended", "active"])
+    status.add_argument("--issuer", required=True, help="the issuer service's base URL")
+    status.set_defaults(func=cmd_status_set)
 
 
 def _service_commands(commands: Any) -> None:
