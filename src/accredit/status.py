@@ -192,7 +192,7 @@ class StaticStatusListFetcher:
         return self._lists[url]
 
 
-def _max_age(headers: Mapping[str, str]) -> float | None:
+def _max_age(headers: Mapping[str, str], now: float) -> float | None:
     for directive in headers.get("Cache-Control", "").split(","):
         name, _, value = directive.strip().partition("=")
         if name.lower() in ("no-store", "no-cache"):
@@ -202,7 +202,7 @@ def _max_age(headers: Mapping[str, str]) -> float | None:
     expires = headers.get("Expires")
     if expires:
         try:
-            return max(0.0, parsedate_to_datetime(expires).timestamp() - time.time())
+            return max(0.0, parsedate_to_datetime(expires).timestamp() - now)
         except (TypeError, ValueError):
             return 0.0
     return None
@@ -241,7 +241,7 @@ class HTTPStatusListFetcher:
         document = fetched.document
         if not isinstance(document, dict):
             raise StatusRetrievalError(f"{url} did not return a JSON object", url=url)
-        max_age = _max_age(fetched.headers)
+        max_age = _max_age(fetched.headers, now)
         ttl = self.max_ttl if max_age is None else min(self.max_ttl, max_age)
         try:
             until = parse_datetime(document["validUntil"], "validUntil").timestamp()
