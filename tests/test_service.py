@@ -285,3 +285,20 @@ def test_did_key_issuer_cannot_rotate(tmp_path: Path) -> None:
         assert (response.status_code, response.json()["code"]) == (409, "CONFLICT")
     finally:
         running.close()
+
+
+def test_a_new_status_list_opens_when_one_fills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from accredit.service import storage
+
+    monkeypatch.setattr(storage, "LIST_FILL", 2)
+    running = RunningService(tmp_path / "data", None)
+    try:
+        issued = [_issued(running, f"did:example:agent-{n}") for n in range(3)]
+        lists = [c["credentialStatus"][0]["statusListCredential"] for c in issued]
+        assert lists[0] == lists[1] != lists[2]
+        assert all(running.verify(c).status_code == 200 for c in issued)
+        running.set_status(issued[2]["id"], "revoked")
+        assert _codes(running.verify(issued[2])) == ["REVOKED"]
+        assert running.verify(issued[0]).status_code == 200
+    finally:
+        running.close()
