@@ -265,4 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if _didkit.available():
+        _didkit.exit_now(status)
+    sys.exit(status)

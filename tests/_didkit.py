@@ -8,7 +8,9 @@ Every didkit call lives here, so the rest of the suite is shielded from its quir
 - its verifier does not check ``expirationDate`` and does not verify credentials embedded in a
   presentation: only proofs. Interop tests compare proofs, never validity windows.
 - when the document's ``@context`` lacks the ed25519-2020 suite context, it embeds that
-  context in the proof instead (``proof["@context"]``), a legacy form accredit refuses.
+  context in the proof instead (``proof["@context"]``, the legacy LD-proof form);
+- its async runtime can abort the interpreter while it finalizes ("PyGILState_Release: thread
+  state must be current"), so a process that used didkit leaves with ``exit_now`` instead.
 
 Keys are Ed25519 private JWKs (``kty`` OKP, with ``d``); ``key_pair`` turns one into an accredit
 ``KeyPair`` so both libraries can sign with the same key.
@@ -154,3 +156,14 @@ def verify_presentation(presentation: Mapping[str, Any], *, challenge: str, doma
     """didkit's errors for the holder's proof on ``presentation`` (embedded credentials unchecked)."""
     options = json.dumps({"proofPurpose": "authentication", "challenge": challenge, "domain": domain})
     return _errors(_module().verify_presentation, presentation, options)
+
+
+def exit_now(status: int) -> None:
+    """Leave the process with ``status`` before interpreter finalization, which didkit's
+    runtime threads can crash (SIGABRT) after all work is done."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+# --- didkit's exit --------------------------------------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # didkit's async runtime can abort the interpreter during finalization, after every test
+    # has passed; once it was used, leave with pytest's own status before finalization.
+    if "didkit" in sys.modules and _EXIT_STATUS in config.stash:
+        from _didkit import exit_now
+
+        exit_now(config.stash[_EXIT_STATUS])
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
 
 
 @dataclass
