@@ -7,9 +7,11 @@ instead of failing on a stale snapshot; on PostgreSQL the audit head row lock or
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -62,8 +64,10 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = contextlib.nullcontext()
         if self.is_sqlite:
             self._writer, self._reader = _sqlite_engines(url)
+            self._write_lock = threading.Lock()
         else:
             self._writer = self._reader = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
@@ -73,7 +77,10 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self._writer.begin() as connection:
+        # SQLite admits one writer; threads of this process queue on a lock rather than in
+        # SQLite's busy handler, whose back-off sleeps made the tail latency (other processes
+        # still wait in the busy handler).
+        with self._write_lock, self._writer.begin() as connection:
             yield connection
 
     @contextmanager
