@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import _json
@@ -76,12 +76,7 @@ def create_app(config: ServiceConfig | None = None, *, issuer: Issuer | None = N
     config = config or ServiceConfig()
     if issuer is None:
         store = config.open_store()
-        issuer = Issuer(
-            store,
-            config.sealer(store),
-            allow_private_fetch=config.allow_private_fetch,
-            list_max_age=config.list_max_age,
-        )
+        issuer = Issuer(store, config.sealer(store), allow_private_fetch=config.allow_private_fetch)
     app = Flask("accredit")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["accredit.issuer"] = issuer
@@ -137,7 +132,6 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
             raise ForbiddenError(f"this route needs the {scope!r} scope", scope=scope)
         if not limiter.allow(token.id):
             raise _RateLimited()
-        g.token = token
         return token
 
     def verification(result: Any) -> tuple[Response, int]:

@@ -119,11 +119,8 @@ def _seconds(moment: datetime) -> int:
 class Issuer:
     """One organization's issuer over ``store``; ``sealer`` opens its private keys."""
 
-    def __init__(
-        self, store: Store, sealer: Sealer, *, allow_private_fetch: bool = False, list_max_age: int = 30
-    ) -> None:
+    def __init__(self, store: Store, sealer: Sealer, *, allow_private_fetch: bool = False) -> None:
         self.store, self.sealer = store, sealer
-        self.list_max_age = list_max_age
         with store.read() as connection:
             did, base_url = store.setting(connection, "did"), store.setting(connection, "base_url")
         if did is None or base_url is None:
