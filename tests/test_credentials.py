@@ -16,6 +16,7 @@ from accredit import (
     verify_credential,
     verify_presentation,
 )
+from accredit.dids import default_resolver
 from accredit.errors import (
     InputError,
     InputTooDeepError,
@@ -25,7 +26,7 @@ from accredit.errors import (
     VerificationError,
 )
 from accredit.jsonld import default_document_loader
-from accredit.proofs import SUITES, create_proof
+from accredit.proofs import SUITES, create_proof, verify_proofs
 
 V1 = "https://www.w3.org/2018/credentials/v1"
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -370,3 +371,80 @@ def test_embedded_credentials_are_verified_too(issuer: KeyPair) -> None:
 def test_presentation_requires_challenge_and_domain(issuer: KeyPair) -> None:
     with pytest.raises(ValidationError):
         sign_presentation([], issuer, challenge="", domain="d")
+
+
+# --- JSON that hides part of the signed graph ------------------------------------------------------
+
+
+def _hide_valid_until_in_included(vc: dict[str, Any]) -> None:
+    vc["@included"] = [{"id": vc["id"], "type": "VerifiableCredential", "validUntil": vc.pop("validUntil")}]
+
+
+def _hide_valid_until_in_issuer(vc: dict[str, Any]) -> None:
+    hidden = {"id": vc["id"], "type": "VerifiableCredential", "validUntil": vc.pop("validUntil")}
+    vc["issuer"] = {"id": vc["issuer"], "@included": [hidden]}
+
+
+def _hide_status_in_included(vc: dict[str, Any]) -> None:
+    vc["@included"] = [
+        {"id": vc["id"], "type": "VerifiableCredential", "credentialStatus": vc.pop("credentialStatus")}
+    ]
+
+
+def _split_subject(vc: dict[str, Any]) -> None:
+    subject = vc["credentialSubject"]
+    limit = subject.pop("spendingLimit")
+    vc["credentialSubject"] = [subject, {"id": subject["id"], "spendingLimit": limit}]
+
+
+def _split_subject_behind_a_reference(vc: dict[str, Any]) -> None:
+    subject = vc["credentialSubject"]
+    vc["credentialSubject"] = [{"id": subject["id"]}, subject]
+
+
+def _nest_valid_until(vc: dict[str, Any]) -> None:
+    vc["@nest"] = {"validUntil": vc.pop("validUntil")}
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        _hide_valid_until_in_included,
+        _hide_valid_until_in_issuer,
+        _hide_status_in_included,
+        _split_subject,
+        _split_subject_behind_a_reference,
+        _nest_valid_until,
+    ],
+)
+def test_graph_preserving_rewrites_that_hide_fields_are_refused(issuer: KeyPair, rewrite: Any) -> None:
+    # Each rewrite keeps the RDF graph, hence an RDF proof, intact, but moves a field to where
+    # code reading the JSON would not see it (an expired credential would look current).
+    unsigned = mandate(issuer.did, validUntil="2026-03-01T00:00:00Z") | {
+        "credentialStatus": {
+            "id": "https://issuer.example/status/1#5",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "5",
+            "statusListCredential": "https://issuer.example/status/1",
+        },
+    }
+    unsigned["credentialSubject"] = {"id": "did:example:agent", "role": "buyer", "spendingLimit": "100"}
+    vc = issue_credential(unsigned, issuer)
+    rewrite(vc)
+    signature = verify_proofs(
+        vc,
+        purpose="assertionMethod",
+        controller=issuer.did,
+        resolver=default_resolver(),
+        document_loader=default_document_loader(),
+    )
+    assert all(check.status == "passed" for check in signature)  # the graph, so the proof, is unchanged
+    result = verify_credential(vc, now=NOW)
+    assert not result.verified
+    assert result.errors[0].code == "INVALID_DOCUMENT"
+
+
+def test_value_objects_with_a_language_are_accepted(issuer: KeyPair) -> None:
+    credential = mandate(issuer.did) | {"name": {"@value": "Mandat d'achat", "@language": "fr"}}
+    assert verify_credential(issue_credential(credential, issuer), now=NOW).verified

@@ -109,6 +109,60 @@ def _validity_window(credential: Mapping[str, Any]) -> tuple[datetime | None, da
     return start, end
 
 
+# Value objects ({"@value": ..., "@language": ...}) are the only place a JSON-LD keyword other
+# than @context is accepted.
+_VALUE_KEYWORDS = frozenset({"@value", "@language", "@direction", "@type"})
+
+
+def _require_one_description_per_node(root: Mapping[str, Any], separate_graphs: Collection[str]) -> None:
+    """Refuse JSON whose graph a verifier would read differently from the JSON itself.
+
+    One RDF graph has many JSON-LD spellings: a node's properties may sit in ``@included``,
+    ``@nest`` or ``@reverse``, or in a second object with the same ``id`` anywhere in the tree.
+    An RDF proof verifies every spelling, but code reading the JSON would miss what was moved
+    (a holder could hide ``validUntil`` or ``credentialStatus``). So each node is described in
+    exactly one JSON object. ``separate_graphs`` are top-level members holding other graphs
+    (proofs, embedded credentials), checked on their own.
+    """
+    described: set[str] = set()
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, list):
+            ids = [item.get("id") for item in node if isinstance(item, dict) and "id" in item]
+            if len(ids) != len({str(i) for i in ids}):
+                raise ValidationError("a list holds the same node twice", field=path)
+            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        value_object = "@value" in node
+        for key in node:
+            if key.startswith("@") and key != "@context" and not (value_object and key in _VALUE_KEYWORDS):
+                raise ValidationError(
+                    f"the JSON-LD keyword {key} is not accepted in a credential",
+                    field=f"{path}.{key}" if path else key,
+                )
+        node_id = node.get("id")
+        if isinstance(node_id, str) and set(node) - {"id"}:
+            if node_id in described:
+                raise ValidationError(
+                    f"node {node_id} is described in more than one place",
+                    field=f"{path}.id" if path else "id",
+                )
+            described.add(node_id)
+        for key, value in node.items():
+            if key != "@context" and not (node is root and key in separate_graphs):
+                stack.append((value, f"{path}.{key}" if path else key))
+    for key in separate_graphs:
+        if key == "proof":
+            for proof in (
+                root.get("proof", []) if isinstance(root.get("proof"), list) else [root.get("proof")]
+            ):
+                if isinstance(proof, dict):
+                    _require_one_description_per_node(proof, ())
+
+
 def validate_credential(credential: Any) -> None:
     """Check the VC data model's required structure. Raises ``ValidationError`` naming the field."""
     if not isinstance(credential, dict):
@@ -130,6 +184,7 @@ def validate_credential(credential: Any) -> None:
             _require_url(subject["id"], "credentialSubject.id")
     _validity_window(credential)
     _validate_status(credential)
+    _require_one_description_per_node(credential, ("proof",))
 
 
 def holder_of(presentation: Mapping[str, Any]) -> str | None:
@@ -156,6 +211,7 @@ def validate_presentation(presentation: Any) -> None:
         raise ValidationError(
             "verifiableCredential must hold credential objects", field="verifiableCredential"
         )
+    _require_one_description_per_node(presentation, ("proof", "verifiableCredential"))
 
 
 def _as_json_object(document: Any, what: str) -> dict[str, Any]:
