@@ -6,8 +6,10 @@ import accredit
 def test_public_names_are_pinned() -> None:
     assert sorted(accredit.__all__) == [
         "AccreditError",
+        "AuthorizationRequest",
         "Check",
         "CheckStatus",
+        "Decision",
         "KeyPair",
         "PublicKey",
         "TrustRegistry",
@@ -16,6 +18,7 @@ def test_public_names_are_pinned() -> None:
         "Verifier",
         "VerifyOptions",
         "Wallet",
+        "authorize",
         "issue_credential",
         "resolve",
         "sign_presentation",

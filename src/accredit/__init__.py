@@ -13,6 +13,7 @@ from .credentials import (
 from .dids import resolve
 from .errors import AccreditError
 from .keys import KeyPair, PublicKey
+from .policy import AuthorizationRequest, Decision, authorize
 from .results import Check, CheckStatus, VerificationResult
 from .trust import TrustedIssuer, TrustRegistry
 from .verifier import Verifier
@@ -20,8 +21,10 @@ from .wallet import Wallet
 
 __all__ = [
     "AccreditError",
+    "AuthorizationRequest",
     "Check",
     "CheckStatus",
+    "Decision",
     "KeyPair",
     "PublicKey",
     "TrustRegistry",
@@ -30,6 +33,7 @@ __all__ = [
     "Verifier",
     "VerifyOptions",
     "Wallet",
+    "authorize",
     "issue_credential",
     "resolve",
     "sign_presentation",

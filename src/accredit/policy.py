@@ -1,0 +1,448 @@
+"""The policy engine: may this agent do this, now? And: is this attested event accredited?
+
+``authorize(presentation, request, ...)`` verifies the presentation and every credential in it
+(proofs, dates, status — so the kill switch — and the holder's challenge and domain), finds the
+holder's MandateCredential, follows its delegation chain to a root mandate whose issuer the
+``TrustRegistry`` trusts, checks each link and each agent's AgentCredential, and finally the
+request against the mandate. It fails closed: any failed check denies. It escalates only when
+everything else allows and the amount is above the escalation threshold.
+
+Codes it adds to the verifier's (``PROOF_INVALID``, ``EXPIRED``, ``SUSPENDED``, ...)::
+
+    mandate                          MANDATE_MISSING, MANDATE_AMBIGUOUS, INVALID_DOCUMENT
+    chain[0].parentMandate           DELEGATION_PARENT_MISSING (the chain stops short of a root)
+    chain[i].delegation.*            DELEGATION_DIGEST_MISMATCH, DELEGATION_SIGNER_MISMATCH,
+                                     DELEGATION_WIDENS, DELEGATION_TOO_DEEP, CURRENCY_MISMATCH
+    chain[0].issuerTrust             ISSUER_NOT_TRUSTED (the root organization)
+    chain[i].agentCredential*        AGENT_CREDENTIAL_MISSING, AGENT_CREDENTIAL_MISMATCH,
+                                     ISSUER_NOT_TRUSTED, KILL_SWITCH_MISSING, ACTS_FOR_MISMATCH
+    chain[i].inForce                 NOT_YET_VALID, EXPIRED (at the request's time)
+    request.*                        ACTION_NOT_PERMITTED, COUNTERPARTY_NOT_ALLOWED,
+                                     LIMIT_EXCEEDED, CURRENCY_MISMATCH, ESCALATION_REQUIRED
+
+``verify_attestations`` adds ``ATTESTATION_MISSING`` and ``ATTESTER_NOT_ACCREDITED``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal, localcontext
+from typing import Any, Literal, TypeVar
+
+from ._dates import require_aware
+from .agents import (
+    AGENT_CREDENTIAL,
+    EVENT_ATTESTATION,
+    MANDATE_CREDENTIAL,
+    MAX_DELEGATION_DEPTH,
+    AgentIdentity,
+    Event,
+    Mandate,
+    Money,
+    Reference,
+    check_delegation,
+)
+from .credentials import VerifyOptions, embedded_credentials, holder_of, verify_presentation
+from .errors import AccreditError, ValidationError
+from .results import Check, CheckStatus, VerificationResult
+from .trust import TrustRegistry
+
+__all__ = ["AuthorizationRequest", "Decision", "authorize", "verify_attestations"]
+
+Outcome = Literal["allow", "deny", "escalate"]
+ESCALATION_REQUIRED = "ESCALATION_REQUIRED"
+_T = TypeVar("_T", Mandate, AgentIdentity, Event)
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """What an agent asks to do: ``action`` at time ``at``, optionally for ``amount`` in
+    ``currency`` with ``counterparty`` (a DID).
+
+    ``spent_total`` is what the agent has already spent under the mandate, in the same
+    currency, when the verifier knows it; the total limit is checked against it plus
+    ``amount`` (or ``amount`` alone). Amounts are ``Decimal``, never float. Raises
+    ``ValidationError`` for a naive ``at``, a bad amount or currency, or an amount without one.
+    """
+
+    action: str
+    at: datetime
+    amount: Decimal | None = None
+    currency: str | None = None
+    counterparty: str | None = None
+    spent_total: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "at")
+        if self.amount is not None or self.spent_total is not None:
+            if self.currency is None:
+                raise ValidationError("an amount needs a currency", field="currency")
+            for value in (self.amount, self.spent_total):
+                if value is not None:
+                    Money(value, self.currency)
+
+    @property
+    def money(self) -> Money | None:
+        """The amount with its currency, or None."""
+        return None if self.amount is None or self.currency is None else Money(self.amount, self.currency)
+
+    def total(self) -> Money | None:
+        """``spent_total + amount`` (exactly), or None without an amount."""
+        money = self.money
+        if money is None or self.spent_total is None:
+            return money
+        with localcontext() as context:
+            context.prec = 60  # both fit in 36 digits: the sum is exact
+            return Money(money.amount + self.spent_total, money.currency)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer: ``decision`` is "allow", "deny" or "escalate" (a human co-signature is
+    needed); ``reasons`` holds the presentation's failed checks and every policy check;
+    ``verification`` the full presentation result. Not a truth value: read ``decision``."""
+
+    decision: Outcome
+    reasons: tuple[Check, ...]
+    verification: VerificationResult
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of the reasons that did not pass, in order."""
+        return tuple(c.code for c in self.reasons if c.status is not CheckStatus.PASSED and c.code)
+
+    def __bool__(self) -> bool:
+        raise TypeError("a Decision is not a truth value; compare decision.decision with 'allow'")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``decision``, ``codes``, ``reasons`` and ``verification``."""
+        return {
+            "decision": self.decision,
+            "codes": list(self.codes),
+            "reasons": [c.to_dict() for c in self.reasons],
+            "verification": self.verification.to_dict(),
+        }
+
+
+# --- reading the presentation -----------------------------------------------------------------
+
+
+def _read(
+    presentation: Mapping[str, Any], credential_type: str, reader: Callable[[Any], _T]
+) -> tuple[list[tuple[_T, Mapping[str, Any]]], list[Check]]:
+    """Every embedded credential of ``credential_type``, read; a failure is a check."""
+    found: list[tuple[_T, Mapping[str, Any]]] = []
+    errors: list[Check] = []
+    for index, credential in enumerate(embedded_credentials(presentation)):
+        types = credential.get("type") if isinstance(credential, dict) else None
+        if credential_type not in (types if isinstance(types, list) else [types]):
+            continue
+        try:
+            found.append((reader(credential), credential))
+        except AccreditError as error:
+            errors.append(Check.from_error(f"verifiableCredential[{index}].{credential_type}", error))
+    return found, errors
+
+
+def _lookup(
+    reference: Reference, items: Sequence[tuple[_T, Mapping[str, Any]]], digest: Callable[[_T], str]
+) -> tuple[_T, Mapping[str, Any]] | None:
+    """The credential ``reference`` names: by digest, else one with its id (so a mismatch is
+    reported as such rather than as missing)."""
+    by_id = None
+    for item in items:
+        if digest(item[0]) == reference.digest:
+            return item
+        if item[1].get("id") == reference.id:
+            by_id = item
+    return by_id
+
+
+# --- the chain --------------------------------------------------------------------------------
+
+
+def _leaf(
+    presentation: Mapping[str, Any], mandates: Sequence[tuple[Mandate, Mapping[str, Any]]]
+) -> Check | tuple[Mandate, Mapping[str, Any]]:
+    """The holder's one mandate, or the failed check saying why there is none."""
+    try:
+        holder = holder_of(presentation)
+    except ValidationError as error:
+        return Check.from_error("mandate", error)
+    mine = [m for m in mandates if m[0].agent == holder]
+    if not mine:
+        return Check.failed(
+            "mandate", "MANDATE_MISSING", "no MandateCredential names the holder", holder=holder
+        )
+    if len(mine) > 1:
+        return Check.failed(
+            "mandate",
+            "MANDATE_AMBIGUOUS",
+            "present exactly one mandate for the holder",
+            mandates=[m[0].id for m in mine],
+        )
+    return mine[0]
+
+
+def _chain(
+    leaf: tuple[Mandate, Mapping[str, Any]], mandates: Sequence[tuple[Mandate, Mapping[str, Any]]]
+) -> tuple[list[tuple[Mandate, Mapping[str, Any]]], list[Check]]:
+    """The chain root first, and a failed check if it cannot be followed to a root."""
+    chain = [leaf]
+    while (reference := chain[-1][0].parent) is not None:
+        if len(chain) > MAX_DELEGATION_DEPTH:
+            return chain[::-1], [
+                Check.failed("chain", "DELEGATION_TOO_DEEP", f"more than {MAX_DELEGATION_DEPTH} delegations")
+            ]
+        parent = _lookup(reference, mandates, lambda m: m.digest)
+        if parent is None:
+            return chain[::-1], [
+                Check.failed(
+                    "chain[0].parentMandate",  # the top of what could be followed
+                    "DELEGATION_PARENT_MISSING",
+                    "the parent mandate is not in the presentation",
+                    parentMandate=reference.id,
+                )
+            ]
+        chain.append(parent)
+    return chain[::-1], []
+
+
+def _in_force(name: str, mandate: Mandate, at: datetime) -> Check:
+    if mandate.valid_from is not None and at < mandate.valid_from:
+        return Check.failed(
+            name, "NOT_YET_VALID", "the mandate is not in force yet", at=at, validFrom=mandate.valid_from
+        )
+    if mandate.valid_until is not None and at > mandate.valid_until:
+        return Check.failed(
+            name, "EXPIRED", "the mandate is no longer in force", at=at, validUntil=mandate.valid_until
+        )
+    return Check.passed(name, at=at)
+
+
+def _agent_checks(
+    name: str,
+    mandate: Mandate,
+    agents: Sequence[tuple[AgentIdentity, Mapping[str, Any]]],
+    trust: TrustRegistry,
+) -> tuple[list[Check], AgentIdentity | None]:
+    name = f"{name}.agentCredential"
+    found = _lookup(mandate.agent_credential, agents, lambda a: a.digest)
+    if found is None:
+        missing = Check.failed(
+            name, "AGENT_CREDENTIAL_MISSING", "the mandate's AgentCredential is not presented"
+        )
+        return [missing], None
+    identity, credential = found
+    if identity.digest != mandate.agent_credential.digest or identity.agent != mandate.agent:
+        mismatch = Check.failed(
+            name,
+            "AGENT_CREDENTIAL_MISMATCH",
+            "the presented AgentCredential is not the one the mandate names, or is for another agent",
+            agent=mandate.agent,
+        )
+        return [mismatch], None
+    checks = [Check.passed(name, agent=identity.agent), trust.check(credential, f"{name}.issuerTrust")]
+    if identity.kill_switch is None:
+        checks.append(
+            Check.failed(
+                f"{name}.killSwitch",
+                "KILL_SWITCH_MISSING",
+                "governance.killSwitch must name one of the credential's credentialStatus entries",
+            )
+        )
+    return checks, identity
+
+
+def _chain_checks(
+    chain: Sequence[tuple[Mandate, Mapping[str, Any]]],
+    agents: Sequence[tuple[AgentIdentity, Mapping[str, Any]]],
+    trust: TrustRegistry,
+    at: datetime,
+    complete: bool,
+) -> tuple[list[Check], AgentIdentity | None]:
+    """Every link, every agent credential, the root's trust (when the chain reached a root);
+    and the acting agent's identity."""
+    root, root_credential = chain[0]
+    checks = [trust.check(root_credential, "chain[0].issuerTrust")] if complete else []
+    identity = None
+    for index, (mandate, _) in enumerate(chain):
+        name = f"chain[{index}]"
+        if index:
+            checks += [c.prefixed(name) for c in check_delegation(chain[index - 1][0], mandate)]
+        checks.append(_in_force(f"{name}.inForce", mandate, at))
+        agent_checks, identity = _agent_checks(name, mandate, agents, trust)
+        checks += agent_checks
+        if complete and index == 0 and identity is not None and identity.acts_for.get("id") != root.issuer:
+            checks.append(
+                Check.failed(
+                    "chain[0].actsFor",
+                    "ACTS_FOR_MISMATCH",
+                    "the root agent does not act for the organization that gave the mandate",
+                    actsFor=identity.acts_for.get("id"),
+                    issuer=root.issuer,
+                )
+            )
+    return checks, identity
+
+
+# --- the request ------------------------------------------------------------------------------
+
+
+def _action_check(mandate: Mandate, request: AuthorizationRequest) -> Check:
+    if request.action not in mandate.actions:
+        return Check.failed(
+            "request.action",
+            "ACTION_NOT_PERMITTED",
+            f"the mandate does not permit {request.action!r}",
+            action=request.action,
+            permitted=sorted(mandate.actions),
+        )
+    return Check.passed("request.action", action=request.action)
+
+
+def _counterparty_check(mandate: Mandate, request: AuthorizationRequest) -> Check:
+    allowed = mandate.counterparties
+    if allowed is not None and (request.counterparty is None or not allowed.allows(request.counterparty)):
+        return Check.failed(
+            "request.counterparty",
+            "COUNTERPARTY_NOT_ALLOWED",
+            f"the mandate does not allow dealing with {request.counterparty}",
+            counterparty=request.counterparty,
+        )
+    return Check.passed("request.counterparty", counterparty=request.counterparty)
+
+
+def _compare(name: str, bound: Money | None, value: Money, code: str, message: str, **evidence: Any) -> Check:
+    if bound is None:
+        return Check.passed(name)
+    if bound.currency != value.currency:
+        return Check.failed(
+            name,
+            "CURRENCY_MISMATCH",
+            f"the request is in {value.currency}, the mandate's {name.split('.')[-1]} in {bound.currency}",
+            requested=str(value),
+            bound=str(bound),
+        )
+    if value.amount > bound.amount:
+        return Check.failed(
+            name,
+            code,
+            f"{value} is above {bound}: {message}",
+            requested=str(value),
+            bound=str(bound),
+            **evidence,
+        )
+    return Check.passed(name, requested=str(value), bound=str(bound))
+
+
+def _request_checks(
+    mandate: Mandate, request: AuthorizationRequest, identity: AgentIdentity | None
+) -> list[Check]:
+    checks = [_action_check(mandate, request), _counterparty_check(mandate, request)]
+    money, total = request.money, request.total()
+    if money is None or total is None:
+        return checks
+    contact = dict(identity.escalation_contact) if identity is not None else {}
+    return [
+        *checks,
+        _compare(
+            "request.transactionLimit", mandate.transaction_limit, money, "LIMIT_EXCEEDED", "over the limit"
+        ),
+        _compare("request.totalLimit", mandate.total_limit, total, "LIMIT_EXCEEDED", "over the total limit"),
+        _compare(
+            "request.escalation",
+            mandate.escalation_threshold,
+            money,
+            ESCALATION_REQUIRED,
+            "a human co-signature is required",
+            escalationContact=contact,
+        ),
+    ]
+
+
+# --- deciding ---------------------------------------------------------------------------------
+
+
+def _decide(reasons: Sequence[Check]) -> Outcome:
+    failing = [c for c in reasons if c.status is not CheckStatus.PASSED]
+    if any(c.code != ESCALATION_REQUIRED for c in failing):
+        return "deny"
+    return "escalate" if failing else "allow"
+
+
+def _policy_checks(
+    presentation: Mapping[str, Any], request: AuthorizationRequest, trust: TrustRegistry
+) -> list[Check]:
+    mandates, errors = _read(presentation, MANDATE_CREDENTIAL, Mandate.from_credential)
+    agents, agent_errors = _read(presentation, AGENT_CREDENTIAL, AgentIdentity.from_credential)
+    errors += agent_errors
+    leaf = _leaf(presentation, mandates)
+    if isinstance(leaf, Check):
+        return [*errors, leaf]
+    chain, chain_errors = _chain(leaf, mandates)
+    checks, identity = _chain_checks(chain, agents, trust, request.at, complete=not chain_errors)
+    return [*errors, *chain_errors, *checks, *_request_checks(leaf[0], request, identity)]
+
+
+def authorize(
+    presentation: Any,
+    request: AuthorizationRequest,
+    *,
+    trust: TrustRegistry,
+    options: VerifyOptions,
+    challenge: str,
+    domain: str,
+) -> Decision:
+    """Decide whether the presentation's holder may do ``request``.
+
+    ``options`` verify the presentation (give a ``status_checker``: agent credentials carry a
+    kill switch); its ``now`` defaults to ``request.at``. Returns a ``Decision`` with every
+    reason; raises only ``InputError`` when ``presentation`` is not a JSON object.
+    """
+    opts = options if options.now is not None else replace(options, now=request.at)
+    verification = verify_presentation(presentation, opts, challenge=challenge, domain=domain)
+    reasons = [*verification.errors, *_policy_checks(presentation, request, trust)]
+    return Decision(_decide(reasons), tuple(reasons), verification)
+
+
+# --- attestations -----------------------------------------------------------------------------
+
+
+def verify_attestations(
+    presentation: Any, *, trust: TrustRegistry, options: VerifyOptions, challenge: str, domain: str
+) -> VerificationResult:
+    """Verify a presentation carrying EventAttestations: the presentation and every credential
+    in it, and for each attestation an AgentCredential of its issuing device, from an issuer
+    ``trust`` accepts for AgentCredential (``ATTESTER_NOT_ACCREDITED``, ``ISSUER_NOT_TRUSTED``).
+    No attestation is ``ATTESTATION_MISSING``. Raises only ``InputError`` like
+    ``verify_presentation``."""
+    verification = verify_presentation(presentation, options, challenge=challenge, domain=domain)
+    events, errors = _read(presentation, EVENT_ATTESTATION, Event.from_credential)
+    agents, agent_errors = _read(presentation, AGENT_CREDENTIAL, AgentIdentity.from_credential)
+    checks = [*verification.checks, *errors, *agent_errors]
+    if not events and not errors:
+        checks.append(
+            Check.failed("attestation", "ATTESTATION_MISSING", "the presentation holds no EventAttestation")
+        )
+    for index, (event, _) in enumerate(events):
+        name = f"attestation[{index}].attester"
+        trusts = [
+            trust.check(vc, f"{name}.issuerTrust")
+            for identity, vc in agents
+            if identity.agent == event.device
+        ]
+        if not trusts:
+            checks.append(
+                Check.failed(
+                    name,
+                    "ATTESTER_NOT_ACCREDITED",
+                    "no AgentCredential for the attesting device",
+                    device=event.device,
+                )
+            )
+        else:  # one credential from a trusted issuer suffices
+            checks.append(next((c for c in trusts if c.status is CheckStatus.PASSED), trusts[0]))
+    return VerificationResult.of("presentation", checks)
