@@ -17,7 +17,7 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from accredit import KeyPair, issue_credential
+from accredit import KeyPair, VerifyOptions, issue_credential
 from accredit._dates import format_datetime
 from accredit.errors import AccreditError, UnsafeURLError, ValidationError
 from accredit.status import StaticStatusListFetcher, new_list, set_bit, status_entry, status_list_credential
@@ -392,3 +392,61 @@ def test_request_credential_refuses_unsafe_or_unreachable_issuers(wallet: Wallet
         wallet.request_credential(f"http://127.0.0.1:{port}", AGENT_CREDENTIAL, token=TOKEN, timeout=2)
     assert raised.value.status is None and TOKEN not in str(raised.value)
     assert not os.listdir(wallet.path / "credentials")
+
+
+# --- receipts ------------------------------------------------------------------------------------
+
+
+def test_recorded_actions_form_an_auditable_chain(wallet: Wallet, issuer: KeyPair) -> None:
+    from accredit.agents import Money, agent_credential, mandate_credential, verify_receipt_chain
+    from accredit.status import status_entry
+
+    start = _clock() - timedelta(days=1)
+    identity = issue_credential(
+        agent_credential(
+            agent=wallet.did,
+            organization={"id": issuer.did, "name": "Acme Corp"},
+            built_by={"name": "Example Labs"},
+            build={"name": "merge-bot", "version": "1.0"},
+            liability_contact={"role": "CTO"},
+            escalation_contact={"url": "mailto:cto@acme.example"},
+            kill_switch=status_entry("https://acme.example/status/2", 9, "suspension"),
+            valid_from=start,
+        ),
+        issuer,
+    )
+    mandate = issue_credential(
+        mandate_credential(
+            issuer=issuer.did,
+            agent_credential=identity,
+            actions=["code.merge", "payment.initiate"],
+            purpose="merge reviewed changes",
+            valid_from=start,
+            transaction_limit=Money.of("100", "USD"),
+        ),
+        issuer,
+    )
+    wallet.record_action("code.merge", mandate=mandate, object_ref="sha256:" + "a" * 64)
+    wallet.record_action(
+        "payment.initiate",
+        mandate=mandate,
+        amount=Money.of("42.50", "USD"),
+        counterparty="did:web:ci.example",
+    )
+    wallet.record_action("code.merge", mandate=mandate, object_ref="sha256:" + "b" * 64)
+    receipts = wallet.receipts()
+    assert [r["credentialSubject"]["sequence"] for r in receipts] == [0, 1, 2]
+    assert all(r["issuer"] == wallet.did for r in receipts)
+    options = VerifyOptions(now=_clock())
+    assert verify_receipt_chain(receipts, options, mandates=[mandate]).verified
+    reopened = Wallet.open(wallet.path, passphrase=PASSPHRASE)
+    assert reopened.receipts() == receipts
+
+    tampered = [
+        receipts[0],
+        {**receipts[1], "credentialSubject": {**receipts[1]["credentialSubject"], "amount": "4.25"}},
+        receipts[2],
+    ]
+    result = verify_receipt_chain(tampered, options, mandates=[mandate])
+    assert not result.verified and "PROOF_INVALID" in result.codes
+    assert "RECEIPT_GAP" in verify_receipt_chain([receipts[0], receipts[2]], options).codes

@@ -971,7 +971,7 @@ def verify_receipt_chain(
     opts = options or VerifyOptions()
     if not receipts:
         return VerificationResult.of(
-            "credential", [Check.failed("receipts", "RECEIPT_CHAIN_EMPTY", "no receipts")]
+            "receiptChain", [Check.failed("receipts", "RECEIPT_CHAIN_EMPTY", "no receipts")]
         )
     known = {Reference(m.id, m.digest): m for m in map(Mandate.from_credential, mandates)}
     previous = None if anchor is None else Receipt.from_credential(anchor)
@@ -997,7 +997,7 @@ def verify_receipt_chain(
         if mandates:
             checks.append(_mandate_check(name, current, known))
         previous = current
-    return VerificationResult.of("credential", checks)
+    return VerificationResult.of("receiptChain", checks)
 
 
 # --- EventAttestation -------------------------------------------------------------------------

@@ -38,7 +38,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import _json
 from ._dates import parse_datetime, require_aware, utcnow
-from .credentials import data_model_version, sign_presentation, validate_credential
+from .agents import Money, action_receipt
+from .credentials import data_model_version, issue_credential, sign_presentation, validate_credential
 from .errors import (
     AccreditError,
     DuplicateCredentialError,
@@ -76,6 +77,7 @@ __all__ = [
 PASSPHRASE_ENV = "ACCREDIT_WALLET_PASSPHRASE"
 KEY_FILE = "key.json"
 CREDENTIALS_DIR = "credentials"
+RECEIPTS_DIR = "receipts"
 KEY_FILE_TYPE = "AccreditWalletKey"
 
 # scrypt at N=2^17, r=8 (128 MiB, ~0.3 s): OWASP's recommendation for stored secrets. A key
@@ -417,6 +419,49 @@ class Wallet:
                 file.unlink(missing_ok=True)
                 removed.append(credential)
         return removed
+
+    # --- receipts ------------------------------------------------------------------------------
+
+    def record_action(
+        self,
+        action: str,
+        *,
+        mandate: Mapping[str, Any],
+        counterparty: str | None = None,
+        amount: Money | None = None,
+        object_ref: str | None = None,
+        performed_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Sign an ActionReceipt for what the agent did under the signed ``mandate``, chained to
+        the wallet's previous receipt (its digest and sequence), and keep it. Returns the signed
+        receipt. Raises ``ValidationError`` for a malformed field and ``WalletError`` if another
+        process recorded a receipt at the same moment (the chain must stay a chain).
+        """
+        held = self.receipts()
+        unsigned = action_receipt(
+            agent=self.did,
+            action=action,
+            mandate=mandate,
+            previous=held[-1] if held else None,
+            performed_at=performed_at or self._now(),
+            counterparty=counterparty,
+            amount=amount,
+            object_ref=object_ref,
+        )
+        receipt = issue_credential(unsigned, self._key)
+        _private_dir(self.path / RECEIPTS_DIR)
+        try:
+            _write_new(self.path / RECEIPTS_DIR / f"{len(held):09d}.json", _dumps(receipt))
+        except FileExistsError:
+            raise WalletError("another receipt was recorded at the same time; retry") from None
+        return receipt
+
+    def receipts(self) -> list[dict[str, Any]]:
+        """The wallet's signed receipts, oldest first (audit them with
+        ``accredit.agents.verify_receipt_chain``)."""
+        directory = self.path / RECEIPTS_DIR
+        files = sorted(directory.glob("[!.]*.json")) if directory.is_dir() else []
+        return [_json.loads(file.read_bytes()) for file in files]
 
     # --- presenting ----------------------------------------------------------------------------
 
