@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 import requests
+from conftest import free_port
 
 
 def _env() -> dict[str, str]:
@@ -29,14 +29,8 @@ def _accredit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "accredit.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -89,7 +83,7 @@ def test_init_once_then_audit_verify_detects_tampering(tmp_path: Path) -> None:
 def test_wrong_master_key_is_a_clear_error(tmp_path: Path) -> None:
     assert _accredit("init", "--data-dir", "issuer", cwd=tmp_path).returncode == 0
     (tmp_path / "issuer" / "master.key").write_bytes(os.urandom(32))
-    port = _free_port()
+    port = free_port()
     served = subprocess.run(
         [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", "issuer", "--port", str(port)],
         cwd=tmp_path,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,16 +20,10 @@ def _walkthrough() -> str:
     return block.split("```sh\n", 1)[1].split("```", 1)[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough waits for the server with curl")
 def test_walkthrough_runs_verbatim(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    script = _walkthrough().replace("8080", str(_free_port()))
+    script = _walkthrough().replace("8080", str(free_port()))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCREDIT_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(

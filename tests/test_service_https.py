@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+from conftest import free_port
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,9 +47,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 def test_serve_https_with_a_certificate(tmp_path: Path) -> None:
     cert_file, key_file = _self_signed(tmp_path)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCREDIT_")}
     process = subprocess.Popen(
         [

@@ -7,7 +7,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import free_port
 from sqlalchemy import create_engine, text
 
 from accredit import VerifyOptions, verify_credential
@@ -33,12 +33,6 @@ CREDENTIAL = {
     "type": ["VerifiableCredential"],
     "credentialSubject": {"id": "did:example:agent", "role": "buyer"},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -117,7 +111,7 @@ def test_four_instances_on_one_postgres_never_share_an_index(
     tmp_path: Path, fresh_postgres: str, env: dict[str, str]
 ) -> None:
     env = {**env, "ACCREDIT_DATABASE_URL": fresh_postgres}
-    ports = [_free_port() for _ in range(4)]
+    ports = [free_port() for _ in range(4)]
     data_dir = tmp_path / "data"  # shared: it holds the master key every instance needs
     init = json.loads(
         _cli(
@@ -180,7 +174,7 @@ def _assert_statuses(credentials: list[dict[str, Any]], revoked: set[str]) -> No
 
 
 def test_sigkill_mid_load_loses_no_acknowledged_credential(tmp_path: Path, env: dict[str, str]) -> None:
-    data_dir, port = tmp_path / "data", _free_port()
+    data_dir, port = tmp_path / "data", free_port()
     init = json.loads(
         _cli("init", "--data-dir", str(data_dir), "--base-url", f"http://127.0.0.1:{port}", env=env).stdout
     )
