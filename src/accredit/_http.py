@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from . import _json
-from .errors import AccreditError, FetchError, UnsafeURLError
+from .errors import FetchError, UnsafeURLError
 
 _CHUNK = 16_384
 
@@ -145,7 +145,3 @@ def fetch_json(url: str, policy: FetchPolicy, session: requests.Session | None =
             return Fetched(current, document, dict(response.headers))
     raise FetchError(f"{url!r} redirects more than {policy.max_redirects} times", url=url)
 
-
-def describe(error: AccreditError) -> str:
-    """A one-line description of a fetch failure for a wrapping error's message."""
-    return f"{error.code}: {error.message}"
