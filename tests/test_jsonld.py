@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
 from typing import Any
 
@@ -126,3 +128,35 @@ def test_quad_count_is_bounded() -> None:
     document = _credential({"items": [{"n": str(i)} for i in range(300)]}, UNDEFINED_TERMS)
     with pytest.raises(CanonicalizationLimitError, match="quads"):
         canonicalize(document, default_document_loader(), max_quads=500)
+
+
+def test_one_loader_serves_many_threads_at_once() -> None:
+    # Service threads share one loader. pyld's resolved contexts are not thread-safe: without
+    # the loader's lock this failed with KeyError, RuntimeError or "invalid scoped context".
+    document = _credential({"limit": "100"}, UNDEFINED_TERMS)
+    expected = canonicalize(document, DocumentLoader())
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to expose races
+    try:
+        for _ in range(20):
+            assert _canonicalize_together(document, DocumentLoader(), threads=12) == [expected] * 12
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _canonicalize_together(document: dict[str, Any], loader: DocumentLoader, threads: int) -> list[str]:
+    barrier, outcomes = threading.Barrier(threads), []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(canonicalize(document, loader))
+        except Exception as error:  # the failure this test is about
+            outcomes.append(repr(error))
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return outcomes

@@ -24,6 +24,7 @@ import importlib.resources
 import json
 import math
 import re
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -100,6 +101,11 @@ class DocumentLoader:
         self._sources = sources
         self._documents: dict[str, dict[str, Any]] = {}
         self._resolved_cache: LRUCache[Any, Any] = LRUCache(maxsize=256)
+        # pyld is not thread-safe: resolved contexts (shared through this cache) carry their
+        # own unlocked caches, and concurrent use failed with KeyError, RuntimeError or
+        # "invalid scoped context". Processing is CPU-bound under the GIL anyway, so one lock
+        # per loader costs no parallelism.
+        self.lock = threading.RLock()
 
     @property
     def urls(self) -> frozenset[str]:
@@ -232,7 +238,8 @@ def expand(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
     expand to an absolute IRI (pyld would drop it silently)."""
     dropped: list[str] = []
     processor = JsonLdProcessor(on_property_dropped=lambda term: dropped.append(str(term)))
-    expanded: list[Any] = _pyld_call("expansion", processor.expand, dict(document), loader.pyld_options())
+    with loader.lock:
+        expanded: list[Any] = _pyld_call("expansion", processor.expand, dict(document), loader.pyld_options())
     if dropped:
         raise UndefinedTermError(
             f"terms not defined by the document's contexts: {sorted(set(dropped))}",
@@ -295,7 +302,8 @@ def canonicalize(
     deadline = time.monotonic() + time_limit
     expanded = expand(document, loader)
     options = {**loader.pyld_options(), "produceGeneralizedRdf": False}
-    dataset = _pyld_call("RDF conversion", JsonLdProcessor().to_rdf, expanded, options)
+    with loader.lock:
+        dataset = _pyld_call("RDF conversion", JsonLdProcessor().to_rdf, expanded, options)
     quads = sum(len(triples) for triples in dataset.values())
     if quads > max_quads:
         raise CanonicalizationLimitError(f"the document has {quads} RDF quads; the limit is {max_quads}")
