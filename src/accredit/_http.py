@@ -144,4 +144,3 @@ def fetch_json(url: str, policy: FetchPolicy, session: requests.Session | None =
             document = _json.loads(body, max_bytes=policy.max_bytes)
             return Fetched(current, document, dict(response.headers))
     raise FetchError(f"{url!r} redirects more than {policy.max_redirects} times", url=url)
-

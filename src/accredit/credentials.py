@@ -61,9 +61,10 @@ def _require_url(value: Any, field: str) -> str:
     return value
 
 
-def _types(document: Mapping[str, Any]) -> list[Any]:
+def types_of(document: Mapping[str, Any]) -> list[str]:
+    """The document's ``type`` values (one string or a list), strings only."""
     value = document.get("type")
-    return value if isinstance(value, list) else [value]
+    return [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
 
 
 def _id_of(value: Any, field: str) -> str:
@@ -95,7 +96,8 @@ def _validate_status(credential: Mapping[str, Any]) -> None:
                 )
 
 
-def _validity_window(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+def validity_window(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """(start, end) of a VC 2.0 or 1.1 credential, None where absent. Raises ``ValidationError``."""
     if data_model_version(credential) == 2:
         start_field, end_field = "validFrom", "validUntil"
     else:
@@ -168,7 +170,7 @@ def validate_credential(credential: Any) -> None:
     if not isinstance(credential, dict):
         raise ValidationError("a credential must be a JSON object")
     data_model_version(credential)
-    if "VerifiableCredential" not in _types(credential):
+    if "VerifiableCredential" not in types_of(credential):
         raise ValidationError("type must include 'VerifiableCredential'", field="type")
     if "id" in credential:
         _require_url(credential["id"], "id")
@@ -182,7 +184,7 @@ def validate_credential(credential: Any) -> None:
     for subject in subjects:
         if "id" in subject:
             _require_url(subject["id"], "credentialSubject.id")
-    _validity_window(credential)
+    validity_window(credential)
     _validate_status(credential)
     _require_one_description_per_node(credential, ("proof",))
 
@@ -202,7 +204,7 @@ def validate_presentation(presentation: Any) -> None:
     if not isinstance(presentation, dict):
         raise ValidationError("a presentation must be a JSON object")
     data_model_version(presentation)
-    if "VerifiablePresentation" not in _types(presentation):
+    if "VerifiablePresentation" not in types_of(presentation):
         raise ValidationError("type must include 'VerifiablePresentation'", field="type")
     if "id" in presentation:
         _require_url(presentation["id"], "id")
@@ -374,7 +376,7 @@ def _context_checks(document: Mapping[str, Any], options: VerifyOptions) -> list
 
 
 def _validity_checks(credential: Mapping[str, Any], options: VerifyOptions) -> list[Check]:
-    start, end = _validity_window(credential)
+    start, end = validity_window(credential)
     now, skew = options.moment(), options.max_clock_skew
     evidence: dict[str, Any] = {
         "now": now,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _json
-from .credentials import issuer_of
+from .credentials import issuer_of, types_of
 from .errors import InputError, ValidationError
 from .results import Check
 
@@ -100,8 +100,7 @@ class TrustRegistry:
             issuer = issuer_of(credential)
         except ValidationError as error:
             return Check.from_error(name, error)
-        raw_types = credential.get("type", [])
-        types = [t for t in (raw_types if isinstance(raw_types, list) else [raw_types]) if isinstance(t, str)]
+        types = types_of(credential)
         if self.is_trusted(issuer, types):
             return Check.passed(name, issuer=issuer)
         return Check.failed(

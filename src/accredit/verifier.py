@@ -37,6 +37,7 @@ from .credentials import (
     embedded_credentials,
     holder_of,
     issuer_of,
+    types_of,
     validate_credential,
     verify_credential,
     verify_presentation,
@@ -67,11 +68,6 @@ MAX_QUERIES = 32  # a request is attacker-chosen input for a wallet: bound the w
 # --- presentation requests ---------------------------------------------------------------------
 
 
-def _type_list(value: Any) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    return [v for v in values if isinstance(v, str)]
-
-
 @dataclass(frozen=True)
 class CredentialQuery:
     """One ``credentialQuery`` of a ``QueryByExample``: the credential ``types`` wanted (all of
@@ -93,7 +89,7 @@ class CredentialQuery:
         example = data.get("example") if isinstance(data, Mapping) else None
         if not isinstance(example, Mapping):
             raise PresentationRequestError("a credentialQuery needs an example object")
-        types = frozenset(_type_list(example.get("type"))) - {"VerifiableCredential"}
+        types = frozenset(types_of(example)) - {"VerifiableCredential"}
         if not types:
             raise PresentationRequestError("a credentialQuery example needs a credential type")
         issuers = example.get("trustedIssuer", [])
@@ -109,7 +105,7 @@ class CredentialQuery:
 
     def matches(self, credential: Mapping[str, Any]) -> bool:
         """True if ``credential`` has every wanted type and, if issuers are listed, one of them."""
-        if not self.types <= set(_type_list(credential.get("type"))):
+        if not self.types <= set(types_of(credential)):
             return False
         if not self.trusted_issuers:
             return True

@@ -37,9 +37,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import _json
-from ._dates import parse_datetime, require_aware, utcnow
+from ._dates import require_aware, utcnow
 from .agents import Money, action_receipt
-from .credentials import data_model_version, issue_credential, sign_presentation, validate_credential
+from .credentials import (
+    issue_credential,
+    sign_presentation,
+    types_of,
+    validate_credential,
+    validity_window,
+)
 from .errors import (
     AccreditError,
     DuplicateCredentialError,
@@ -238,26 +244,9 @@ def _file_name(credential: Mapping[str, Any]) -> str:
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:40] + ".json"
 
 
-def _window(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
-    if data_model_version(credential) == 2:
-        start_field, end_field = "validFrom", "validUntil"
-    else:
-        start_field, end_field = "issuanceDate", "expirationDate"
-    start, end = credential.get(start_field), credential.get(end_field)
-    return (
-        parse_datetime(start, start_field) if start is not None else None,
-        parse_datetime(end, end_field) if end is not None else None,
-    )
-
-
 def _valid_at(credential: Mapping[str, Any], now: datetime) -> bool:
-    start, end = _window(credential)
+    start, end = validity_window(credential)
     return (start is None or start <= now) and (end is None or now <= end)
-
-
-def _types(credential: Mapping[str, Any]) -> list[str]:
-    value = credential.get("type")
-    return [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
 
 
 # --- the wallet --------------------------------------------------------------------------------
@@ -349,7 +338,7 @@ class Wallet:
                 raise WalletError(f"{file.name} in the wallet is not a credential", file=file.name)
             entries.append((file, document))
         # Newest first (by validFrom/issuanceDate), so selection prefers fresh credentials.
-        entries.sort(key=lambda entry: _window(entry[1])[0] or _EPOCH, reverse=True)
+        entries.sort(key=lambda entry: validity_window(entry[1])[0] or _EPOCH, reverse=True)
         return entries
 
     def import_credential(self, document: Mapping[str, Any]) -> dict[str, Any]:
@@ -389,7 +378,7 @@ class Wallet:
 
     def credentials(self, type: str | None = None) -> list[dict[str, Any]]:
         """The held credentials, newest first; with ``type``, only those of that type."""
-        return [doc for _, doc in self._stored() if type is None or type in _types(doc)]
+        return [doc for _, doc in self._stored() if type is None or type in types_of(doc)]
 
     def remove_expired(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Delete credentials whose ``validUntil``/``expirationDate`` is before ``now``
@@ -397,7 +386,7 @@ class Wallet:
         moment = require_aware(now, "now") if now is not None else self._now()
         removed = []
         for file, credential in self._stored():
-            end = _window(credential)[1]
+            end = validity_window(credential)[1]
             if end is not None and end < moment:
                 file.unlink(missing_ok=True)
                 removed.append(credential)
