@@ -513,6 +513,15 @@ def test_create_request_refuses_misuse(org: Org) -> None:
         verifier.create_request(domain=DOMAIN, query=[{"type": "QueryByExample", "credentialQuery": []}])
 
 
+def test_generated_challenges_are_unguessable_and_safe_as_command_line_arguments(org: Org) -> None:
+    verifier = make_verifier(org)
+    challenges = [verifier.create_request(domain=DOMAIN)["challenge"] for _ in range(1000)]
+    assert len(set(challenges)) == len(challenges)
+    # 256 random bits; never starting with "-", which `accredit verify --challenge X` would
+    # read as an option (base64url challenges did so once in 64).
+    assert all(len(c) == 64 and int(c, 16) >= 0 and not c.startswith("-") for c in challenges)
+
+
 # --- requests and the challenge store ----------------------------------------------------------
 
 

@@ -381,7 +381,8 @@ class Verifier:
         """
         if not isinstance(domain, str) or not domain:
             raise PresentationRequestError("a presentation request needs a domain")
-        value = secrets.token_urlsafe(32) if challenge is None else challenge
+        # Hex, not base64url: a challenge starting with "-" reads as an option on a command line.
+        value = secrets.token_hex(32) if challenge is None else challenge
         if not isinstance(value, str) or len(value) < MIN_CHALLENGE_LENGTH:
             raise PresentationRequestError(f"a challenge must be at least {MIN_CHALLENGE_LENGTH} characters")
         request = {"query": _build_query(query), "challenge": value, "domain": domain}
