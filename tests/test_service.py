@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,23 @@ def test_an_outside_verifier_checks_did_web_and_status_over_http(service: Runnin
     fresh = StatusListChecker(HTTPStatusListFetcher(policy), VerifyOptions(resolver=resolver))
     result = verify_credential(credential, VerifyOptions(resolver=resolver, status_checker=fresh))
     assert list(result.codes) == ["REVOKED"]
+
+
+def test_a_freshly_signed_status_list_holds_for_a_verifier_slightly_behind(service: RunningService) -> None:
+    """Lists are re-signed on the first fetch after a change; a verifier whose verdict is "as
+    of" a moment just before that fetch (or whose clock is behind) must still accept them."""
+    behind = datetime.now(UTC) - timedelta(seconds=30)
+    valid_from = (behind - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = service.issue(agent_credential("did:example:agent-1"), validFrom=valid_from)
+    credential = response.json()["verifiableCredential"]
+    service.set_status(credential["id"], "suspended")
+    service.set_status(credential["id"], "active")
+    policy = FetchPolicy(allow_private=True, allow_http=True)
+    resolver = default_resolver(allow_private=True, allow_http=True)
+    list_options = VerifyOptions(resolver=resolver, now=behind)
+    checker = StatusListChecker(HTTPStatusListFetcher(policy), list_options)
+    result = verify_credential(credential, replace(list_options, status_checker=checker))
+    assert result.verified, result.codes
 
 
 def test_revoke_suspend_reinstate(service: RunningService) -> None:

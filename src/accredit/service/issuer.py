@@ -61,6 +61,11 @@ PROTECTED = (
 )
 DEFAULT_VALIDITY = timedelta(days=365)
 LIST_VALIDITY = timedelta(minutes=10)
+# A list is re-signed when first fetched after a change, so it reaches verifiers within
+# milliseconds of being signed. Starting its validity a minute earlier keeps a verifier whose
+# clock is a little behind ours, or whose verdict is "as of" the moment it began (before the
+# fetch), from refusing a fresh list as not yet valid.
+LIST_BACKDATE = timedelta(minutes=1)
 DID_V1 = "https://www.w3.org/ns/did/v1"
 
 
@@ -353,7 +358,7 @@ class Issuer:
             self.did,
             row["purpose"],
             bits,
-            valid_from=now,
+            valid_from=now - LIST_BACKDATE,
             valid_until=now + LIST_VALIDITY,
         )
         signed = issue_credential(unsigned, self.signing_key())
