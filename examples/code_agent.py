@@ -25,7 +25,6 @@ from accredit.agents import (
     mandate_credential,
     verify_receipt_chain,
 )
-from accredit.errors import StatusRetrievalError
 from accredit.status import (
     StaticStatusListFetcher,
     StatusListChecker,
@@ -40,21 +39,15 @@ BOT_CONFIG = b'{"model": "example-code-2", "tools": ["git", "pytest"], "review_r
 
 def suspension_list(key: KeyPair, url: str) -> StaticStatusListFetcher:
     """Acme's (all clear) suspension list, served from memory."""
-
-    def fetch(requested: str) -> dict[str, Any]:
-        if requested != url:
-            raise StatusRetrievalError(f"no status list at {requested}", url=requested)
-        unsigned = status_list_credential(
-            url,
-            key.did,
-            "suspension",
-            new_list(),
-            valid_from=NOW - timedelta(hours=1),
-            valid_until=NOW + timedelta(hours=1),
-        )
-        return issue_credential(unsigned, key)
-
-    return StaticStatusListFetcher(fetch)
+    unsigned = status_list_credential(
+        url,
+        key.did,
+        "suspension",
+        new_list(),
+        valid_from=NOW - timedelta(hours=1),
+        valid_until=NOW + timedelta(hours=1),
+    )
+    return StaticStatusListFetcher({url: issue_credential(unsigned, key)})
 
 
 def main() -> int:

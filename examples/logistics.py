@@ -19,7 +19,6 @@ from typing import Any
 
 from accredit import KeyPair, VerifyOptions, issue_credential, sign_presentation
 from accredit.agents import Event, agent_credential, digest_multibase, event_attestation, file_evidence
-from accredit.errors import StatusRetrievalError
 from accredit.policy import verify_attestations
 from accredit.status import (
     StaticStatusListFetcher,
@@ -42,21 +41,15 @@ LIST_URL = "https://deccan-inspections.example/status/suspension"
 
 def suspension_list(key: KeyPair) -> StaticStatusListFetcher:
     """The inspection firm's (all clear) suspension list, served from memory."""
-
-    def fetch(url: str) -> dict[str, Any]:
-        if url != LIST_URL:
-            raise StatusRetrievalError(f"no status list at {url}", url=url)
-        unsigned = status_list_credential(
-            LIST_URL,
-            key.did,
-            "suspension",
-            new_list(),
-            valid_from=NOW - timedelta(hours=1),
-            valid_until=NOW + timedelta(hours=1),
-        )
-        return issue_credential(unsigned, key)
-
-    return StaticStatusListFetcher(fetch)
+    unsigned = status_list_credential(
+        LIST_URL,
+        key.did,
+        "suspension",
+        new_list(),
+        valid_from=NOW - timedelta(hours=1),
+        valid_until=NOW + timedelta(hours=1),
+    )
+    return StaticStatusListFetcher({LIST_URL: issue_credential(unsigned, key)})
 
 
 def attest(device: KeyPair) -> dict[str, Any]:

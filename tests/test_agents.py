@@ -39,7 +39,7 @@ from accredit.agents import (
     receipt_digest,
     verify_receipt_chain,
 )
-from accredit.errors import AccreditError, StatusRetrievalError, ValidationError
+from accredit.errors import AccreditError, ValidationError
 from accredit.jsonld import default_document_loader, expand
 from accredit.status import (
     StaticStatusListFetcher,
@@ -66,23 +66,16 @@ def seeded_key(name: str) -> KeyPair:
 
 def status_options(issuer: KeyPair, url: str = SUSPENSION_LIST, now: datetime = NOW) -> VerifyOptions:
     """Options whose status checker serves ``issuer``'s all-clear list at ``url`` from memory."""
-
-    def fetch(requested: str) -> dict[str, Any]:
-        if requested != url:
-            raise StatusRetrievalError(f"no list at {requested}", url=requested)
-        unsigned = status_list_credential(
-            url,
-            issuer.did,
-            "suspension",
-            new_list(),
-            valid_from=now - timedelta(hours=1),
-            valid_until=now + timedelta(hours=1),
-        )
-        return issue_credential(unsigned, issuer)
-
-    return VerifyOptions(
-        now=now, status_checker=StatusListChecker(StaticStatusListFetcher(fetch), VerifyOptions(now=now))
+    unsigned = status_list_credential(
+        url,
+        issuer.did,
+        "suspension",
+        new_list(),
+        valid_from=now - timedelta(hours=1),
+        valid_until=now + timedelta(hours=1),
     )
+    fetcher = StaticStatusListFetcher({url: issue_credential(unsigned, issuer)})
+    return VerifyOptions(now=now, status_checker=StatusListChecker(fetcher, VerifyOptions(now=now)))
 
 
 def docs_examples() -> list[dict[str, Any]]:
