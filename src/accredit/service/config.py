@@ -3,7 +3,11 @@
 Environment variables (each overrides the default, not an explicit argument):
 ``ACCREDIT_DATA_DIR`` (default ``./.accredit``), ``ACCREDIT_DATABASE_URL`` (default SQLite in
 the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
-(seal keys with a passphrase instead of the ``master.key`` file in the data directory).
+(seal keys with a passphrase instead of the ``master.key`` file in the data directory),
+``ACCREDIT_MASTER_KEY_FILE`` (keep the master key file outside the data directory, e.g. on a
+separate volume or a secrets mount: a copy of the data directory alone then opens nothing).
+
+The data directory is made 0700 and every file in it 0600, also when it already existed.
 """
 
 from __future__ import annotations
@@ -29,10 +33,16 @@ class ServiceConfig:
     data_dir: Path = field(default_factory=lambda: _env_path("ACCREDIT_DATA_DIR", ".accredit"))
     database_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_DATABASE_URL"))
     passphrase: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_PASSPHRASE"), repr=False)
+    master_key_file: Path | None = field(
+        default_factory=lambda: Path(p) if (p := os.environ.get("ACCREDIT_MASTER_KEY_FILE")) else None
+    )
     # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
     allow_private_fetch: bool = False
     max_body_bytes: int = 1_000_000
-    rate_limit_per_minute: int = 6000
+    rate_limit_per_minute: int = 6000  # per API token
+    # Per client address on the routes anyone may call (verify, challenges, status lists,
+    # did.json); shared by every worker and instance through the database.
+    open_rate_limit_per_minute: int = 600
     list_max_age: int = 30  # seconds verifiers may cache a status list (the kill switch delay)
 
     @property
@@ -41,14 +51,21 @@ class ServiceConfig:
 
     @property
     def key_file(self) -> Path:
-        return self.data_dir / "master.key"
+        return self.master_key_file or self.data_dir / "master.key"
 
     def prepare_data_dir(self) -> None:
+        """Create the data directory private to its owner, and tighten one that exists."""
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        for entry in self.data_dir.iterdir():
+            if entry.is_file() and not entry.is_symlink():
+                os.chmod(entry, 0o600)
 
     def open_store(self) -> Store:
         if self.database_url is None:
             self.prepare_data_dir()
+            # SQLite gives its -wal and -shm files the database file's mode: create it 0600.
+            os.close(os.open(self.data_dir / "accredit.db", os.O_WRONLY | os.O_CREAT, 0o600))
         store = Store(self.url)
         store.migrate()
         return store

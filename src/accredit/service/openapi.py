@@ -29,13 +29,14 @@ def _operation(
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    # Every route spends a budget: the token's, or the client address's on open routes.
+    operation["responses"] = {**responses, "429": _problem("rate limited (per token, or per client address)")}
     if scope:
         operation["security"] = [{"bearer": [scope]}]
         operation["responses"] = {
-            **responses,
-            "401": _problem("no or unknown token"),
-            "403": _problem(f"the token lacks the {scope} scope"),
-            "429": _problem("rate limited"),
+            **operation["responses"],
+            "401": _problem("no, unknown, revoked or expired token"),
+            "403": _problem(f"the token lacks the {scope} scope (or may not issue this credential type)"),
         }
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -48,8 +49,25 @@ def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+_DID_IN_PATH = (
+    "the agent's DID, percent-encoded as one path segment (RFC 3986), '%' included: "
+    "did:web:a.example%3A8443:b is sent as did:web:a.example%253A8443:b"
+)
+
+
+def _agent_answers(what: str) -> dict[str, Any]:
+    return {
+        "200": _json(_OBJECT, f"the agent, its state and {what}"),
+        "400": _problem("INVALID_SUBJECT_ID: not a DID or URL"),
+        "404": _problem("AGENT_NOT_FOUND: never registered nor issued a credential"),
+    }
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     bad = _problem("malformed input, with a stable code")
+    tampered = _problem("INTEGRITY_CHECK_FAILED: stored state disagrees with the signed audit log")
+    agent = [_path_parameter("agentDid", {"type": "string", "description": _DID_IN_PATH})]
+    by_body = {"type": "object", "required": ["agent"], "properties": {"agent": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -95,7 +113,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/status/{listId}": {
                 "get": _operation(
                     "A signed BitstringStatusListCredential",
-                    {"200": _json(_OBJECT, "list credential"), "404": _problem("no such list")},
+                    {
+                        "200": _json(_OBJECT, "list credential"),
+                        "404": _problem("no such list"),
+                        "503": tampered,
+                    },
                     parameters=[_path_parameter("listId", {"type": "integer"})],
                 )
             },
@@ -105,7 +127,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     {
                         "201": _json({"type": "object", "required": ["verifiableCredential"]}, "issued"),
                         "400": bad,
+                        "409": _problem("AGENT_SUSPENDED: the subject's kill switch is on"),
                         "413": _problem("body too large"),
+                        "503": tampered,
                     },
                     scope="issue",
                     body={
@@ -134,9 +158,24 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     body={"type": "object", "required": ["verifiableCredential"]},
                 )
             },
+            "/challenges": {
+                "post": _operation(
+                    "A single-use challenge bound to a domain, for POST /presentations/verify (VC-API)",
+                    {
+                        "201": _json(_OBJECT, "a VerifiablePresentationRequest: challenge, domain, query"),
+                        "400": bad,
+                    },
+                    body={
+                        "type": "object",
+                        "required": ["domain"],
+                        "properties": {"domain": {"type": "string"}, "query": {}},
+                    },
+                )
+            },
             "/presentations/verify": {
                 "post": _operation(
-                    "Verify a presentation bound to options.challenge and options.domain (VC-API)",
+                    "Verify a presentation answering a challenge from POST /challenges, once; each "
+                    "credential must be about the presentation's holder",
                     {
                         "200": _json(_RESULT, "verified"),
                         "400": _json(_RESULT, "not verified, or malformed input"),
@@ -152,6 +191,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "400": bad,
                         "404": _problem("no such credential"),
                         "409": _problem("a revoked credential cannot be reinstated"),
+                        "503": tampered,
                     },
                     scope="status",
                     body={"type": "object", "required": ["credentialId", "credentialStatus"]},
@@ -167,10 +207,36 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
             "/agents/{agentDid}/suspend": {
                 "post": _operation(
-                    "Kill switch: suspend every live credential of an agent at once",
-                    {"200": _json(_OBJECT, "the suspended credential ids")},
+                    "Kill switch: suspend the agent (issued nothing until reinstated) and every live "
+                    "credential of it, at once",
+                    {**_agent_answers("the suspended credential ids"), "503": tampered},
                     scope="status",
-                    parameters=[_path_parameter("agentDid", {"type": "string"})],
+                    parameters=agent,
+                )
+            },
+            "/agents/{agentDid}/reinstate": {
+                "post": _operation(
+                    "Lift the kill switch: the agent may be issued credentials again, and the "
+                    "credentials the switch suspended are active again",
+                    {**_agent_answers("the reinstated credential ids"), "503": tampered},
+                    scope="admin",
+                    parameters=agent,
+                )
+            },
+            "/agents/suspend": {
+                "post": _operation(
+                    "Kill switch, with the agent's DID in the body (no path encoding)",
+                    {**_agent_answers("the suspended credential ids"), "503": tampered},
+                    scope="status",
+                    body=by_body,
+                )
+            },
+            "/agents/reinstate": {
+                "post": _operation(
+                    "Lift the kill switch, with the agent's DID in the body",
+                    {**_agent_answers("the reinstated credential ids"), "503": tampered},
+                    scope="admin",
+                    body=by_body,
                 )
             },
             "/audit": {
