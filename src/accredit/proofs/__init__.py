@@ -133,10 +133,12 @@ class _Digests:
         self, suite: Cryptosuite, unsecured: Mapping[str, Any], proof_config: Mapping[str, Any]
     ) -> bytes:
         # The proof configuration is canonicalized in the document's context (§3.3.5 of
-        # vc-di-eddsa), and its hash comes first.
+        # vc-di-eddsa), and its hash comes first. The document goes first here so that one
+        # over the size limits is refused before any JSON-LD work.
+        document = self.of(suite, unsecured)
         config = {k: v for k, v in proof_config.items() if k != "proofValue"}
         config.setdefault("@context", unsecured["@context"])
-        return self.of(suite, config) + self.of(suite, unsecured)
+        return self.of(suite, config) + document
 
 
 def create_proof(
