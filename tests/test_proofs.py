@@ -1,6 +1,6 @@
 """Data Integrity proofs against the W3C EdDSA Cryptosuites v1.0 test vectors, byte for byte.
 
-Source: /work/shared/vectors/spec (w3c/vc-di-eddsa TestVectors, commit abb673eb).
+Source: tests/vectors/spec (w3c/vc-di-eddsa TestVectors, commit abb673eb; see its README).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from accredit.jsonld import DocumentLoader
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
 from accredit.proofs import SUITES, create_proof, get_suite, verify_proofs
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "spec"
+SPEC = Path(__file__).parent / "vectors" / "spec"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 VECTORS = ["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020"]
 
