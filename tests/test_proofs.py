@@ -285,6 +285,31 @@ def test_challenge_and_domain_must_match(loader: DocumentLoader) -> None:
     ]
 
 
+def test_a_proof_without_challenge_or_domain_does_not_answer_a_request(loader: DocumentLoader) -> None:
+    # A validly signed authentication proof that carries no challenge (or no domain) at all
+    # could be replayed to any verifier: absence is a mismatch, not a pass.
+    key = KeyPair.generate()
+    unbound = _credential(key.did)
+    unbound["proof"] = create_proof(unbound, key, document_loader=loader, purpose="authentication")
+    assert "challenge" not in unbound["proof"] and "domain" not in unbound["proof"]
+    codes = _codes(unbound, loader, purpose="authentication", challenge="c-1", domain="vendor.example")
+    assert codes == ["CHALLENGE_MISMATCH", "DOMAIN_MISMATCH"]
+    domain_only = _credential(key.did)
+    domain_only["proof"] = create_proof(
+        domain_only, key, document_loader=loader, purpose="authentication", domain="vendor.example"
+    )
+    assert _codes(
+        domain_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
+    ) == ["CHALLENGE_MISMATCH"]
+    challenge_only = _credential(key.did)
+    challenge_only["proof"] = create_proof(
+        challenge_only, key, document_loader=loader, purpose="authentication", challenge="c-1"
+    )
+    assert _codes(
+        challenge_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
+    ) == ["DOMAIN_MISMATCH"]
+
+
 def test_did_key_purposes_cover_assertion_and_authentication() -> None:
     key = KeyPair.generate()
     document = did_key_document(key.did)
