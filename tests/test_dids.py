@@ -35,7 +35,7 @@ from accredit.errors import (
 )
 
 VECTORS = json.loads(
-    (Path(__file__).resolve().parents[2] / "shared/vectors/spec/extracted/did-key-ed25519.json").read_text()
+    (Path(__file__).parent / "vectors/spec/extracted/did-key-ed25519.json").read_text()
 )
 
 

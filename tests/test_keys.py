@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from accredit.errors import InvalidKeyError
 from accredit.keys import KeyPair, PublicKey, multibase_decode, multibase_encode
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "vectors"
-SPEC_KEY = json.loads((SHARED / "spec" / "vc-di-eddsa" / "keyPair.json").read_text())
-SEEDS = json.loads((SHARED / "spec" / "extracted" / "did-key-ed25519.json").read_text())["fromSeed"]
+VECTORS = Path(__file__).parent / "vectors"  # provenance: vectors/README.md
+SPEC_KEY = json.loads((VECTORS / "spec" / "vc-di-eddsa" / "keyPair.json").read_text())
+SEEDS = json.loads((VECTORS / "spec" / "extracted" / "did-key-ed25519.json").read_text())["fromSeed"]
 
 
 @pytest.mark.parametrize("entry", SEEDS, ids=lambda e: e["did"][-8:])

@@ -1,6 +1,6 @@
 """Data Integrity proofs against the W3C EdDSA Cryptosuites v1.0 test vectors, byte for byte.
 
-Source: /work/shared/vectors/spec (w3c/vc-di-eddsa TestVectors, commit abb673eb).
+Source: tests/vectors/spec (w3c/vc-di-eddsa TestVectors, commit abb673eb; see its README).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from accredit.jsonld import DocumentLoader
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
 from accredit.proofs import SUITES, create_proof, get_suite, verify_proofs
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "spec"
+SPEC = Path(__file__).parent / "vectors" / "spec"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 VECTORS = ["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020"]
 
@@ -283,6 +283,31 @@ def test_challenge_and_domain_must_match(loader: DocumentLoader) -> None:
     assert _codes(document, loader, purpose="authentication", challenge="c-1", domain="evil.example") == [
         "DOMAIN_MISMATCH"
     ]
+
+
+def test_a_proof_without_challenge_or_domain_does_not_answer_a_request(loader: DocumentLoader) -> None:
+    # A validly signed authentication proof that carries no challenge (or no domain) at all
+    # could be replayed to any verifier: absence is a mismatch, not a pass.
+    key = KeyPair.generate()
+    unbound = _credential(key.did)
+    unbound["proof"] = create_proof(unbound, key, document_loader=loader, purpose="authentication")
+    assert "challenge" not in unbound["proof"] and "domain" not in unbound["proof"]
+    codes = _codes(unbound, loader, purpose="authentication", challenge="c-1", domain="vendor.example")
+    assert codes == ["CHALLENGE_MISMATCH", "DOMAIN_MISMATCH"]
+    domain_only = _credential(key.did)
+    domain_only["proof"] = create_proof(
+        domain_only, key, document_loader=loader, purpose="authentication", domain="vendor.example"
+    )
+    assert _codes(
+        domain_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
+    ) == ["CHALLENGE_MISMATCH"]
+    challenge_only = _credential(key.did)
+    challenge_only["proof"] = create_proof(
+        challenge_only, key, document_loader=loader, purpose="authentication", challenge="c-1"
+    )
+    assert _codes(
+        challenge_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
+    ) == ["DOMAIN_MISMATCH"]
 
 
 def test_did_key_purposes_cover_assertion_and_authentication() -> None:

@@ -1,7 +1,7 @@
 """Credentials signed by an independent implementation (Digital Bazaar's @digitalbazaar/vc with
 the eddsa-rdfc-2022 and eddsa-jcs-2022 cryptosuites): accredit verifies them and, signing the
 same input with the same key and ``created``, reproduces their proofValue byte for byte.
-Source: ../shared/vectors/reference-signed.json (see its README)."""
+Source: tests/vectors/reference-signed.json (see tests/vectors/README.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from accredit import KeyPair, issue_credential, verify_credential
 from accredit._dates import parse_datetime
 
-VECTORS_FILE = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "reference-signed.json"
+VECTORS_FILE = Path(__file__).parent / "vectors" / "reference-signed.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text())
 KEY = KeyPair.from_secret_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq")
 NOW = datetime(2026, 11, 1, tzinfo=UTC)  # inside every vector's validity window
