@@ -435,3 +435,43 @@ def test_verify_options_checks_is_accepted_and_unknown_options_refused(service: 
     assert problem_code(unknown) == "UNKNOWN_OPTION"
     with pytest.raises(ValidationError):
         read_verify_options({"options": {"checks": "proof"}})
+
+
+# --- relatedResource (VCDM 2.0 §5.3) ---------------------------------------------------------
+
+RESOURCE = {"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"}
+
+
+@pytest.mark.parametrize(
+    "related",
+    [
+        ["https://www.w3.org/ns/credentials/v2"],
+        [{"digestMultibase": RESOURCE["digestMultibase"]}],
+        [{"id": RESOURCE["id"]}],
+        [RESOURCE, {**RESOURCE, "digestSRI": "sha384-x"}],
+        [{"id": RESOURCE["id"], "digestSRI": 7}],
+    ],
+)
+def test_malformed_related_resources_are_refused(service: RunningService, related: Any) -> None:
+    issued(service.issue(credential(relatedResource=[RESOURCE])))  # the control
+    response = service.issue(credential(relatedResource=related))
+    assert problem_code(response) == "INVALID_DOCUMENT"
+    assert response.json()["field"].startswith("relatedResource")
+
+
+def test_backdating_beyond_the_configured_limit_is_refused(tmp_path: Path) -> None:
+    old = {"issuanceDate": "2020-03-16T22:37:26.544Z"}
+    default = RunningService(tmp_path / "a", None)
+    lenient = RunningService(tmp_path / "b", None, max_backdate=timedelta(days=3650))
+    try:
+        refused = default.issue(credential(context=V1, **old))
+        assert problem_code(refused) == "INVALID_DOCUMENT"
+        assert refused.json()["field"] == "credential.issuanceDate"
+        vc = issued(lenient.issue(credential(context=V1, **old)))
+        assert vc["issuanceDate"] == old["issuanceDate"]  # as the caller spelled it
+        end = datetime.fromisoformat(vc["expirationDate"])
+        assert timedelta(days=364) < end - datetime.now(UTC) <= timedelta(days=365)
+        assert problem_code(lenient.issue(credential(validFrom="2000-01-01T00:00:00Z"))) == "INVALID_DOCUMENT"
+    finally:
+        default.close()
+        lenient.close()

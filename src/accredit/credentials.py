@@ -117,6 +117,27 @@ def _validate_typed_properties(credential: Mapping[str, Any]) -> None:
                 _require_url(entry.get("id"), f"{name}.id")
 
 
+def _validate_related_resources(credential: Mapping[str, Any]) -> None:
+    """VCDM 2.0 §5.3: each related resource is an object with a unique ``id`` URL and a
+    ``digestSRI`` or ``digestMultibase`` (accredit never retrieves them to compare digests)."""
+    if "relatedResource" not in credential:
+        return
+    value = credential["relatedResource"]
+    seen: set[str] = set()
+    for entry in value if isinstance(value, list) else [value]:
+        if not isinstance(entry, dict):
+            raise ValidationError("each relatedResource must be an object", field="relatedResource")
+        resource_id = _require_url(entry.get("id"), "relatedResource.id")
+        if resource_id in seen:
+            raise ValidationError(f"relatedResource {resource_id} is listed twice", field="relatedResource.id")
+        seen.add(resource_id)
+        digests = [entry.get(name) for name in ("digestSRI", "digestMultibase") if name in entry]
+        if not digests or not all(isinstance(d, str) and d for d in digests):
+            raise ValidationError(
+                "each relatedResource needs a digestSRI or digestMultibase string", field="relatedResource"
+            )
+
+
 def validity_window(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
     """(start, end) of a VC 2.0 or 1.1 credential, None where absent. Raises ``ValidationError``."""
     if data_model_version(credential) == 2:
@@ -208,6 +229,7 @@ def validate_credential(credential: Any) -> None:
     validity_window(credential)
     _validate_status(credential)
     _validate_typed_properties(credential)
+    _validate_related_resources(credential)
     _require_one_description_per_node(credential, ("proof",))
 
 

@@ -134,7 +134,14 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
             raise _RateLimited()
         return token
 
-    register_vcapi(app, issuer, require, _json_body, accepted_suites=config.accepted_suites)
+    register_vcapi(
+        app,
+        issuer,
+        require,
+        _json_body,
+        accepted_suites=config.accepted_suites,
+        max_backdate=config.max_backdate,
+    )
 
     @app.get("/")
     def index() -> Response:

@@ -5,7 +5,9 @@ Environment variables (each overrides the default, not an explicit argument):
 the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
 (seal keys with a passphrase instead of the ``master.key`` file in the data directory),
 ``ACCREDIT_VERIFY_SUITES`` (comma-separated cryptosuites the verify routes accept; default
-eddsa-rdfc-2022,eddsa-jcs-2022; add Ed25519Signature2020 for older peers).
+eddsa-rdfc-2022,eddsa-jcs-2022; add Ed25519Signature2020 for older peers),
+``ACCREDIT_MAX_BACKDATE_SECONDS`` (how far in the past an issued credential's validity may
+start; default 300).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from ..proofs import RECOMMENDED_SUITES, SUITES
@@ -50,6 +53,11 @@ class ServiceConfig:
     # Cryptosuites the verify routes accept: the recommended ones unless the deployment adds
     # Ed25519Signature2020 for older peers (off by default, as in the library).
     accepted_suites: frozenset[str] = field(default_factory=_env_suites)
+    # How far before now a caller may start a credential's validity. Short by default: a
+    # backdated mandate would seem to have covered actions taken before it was issued.
+    max_backdate: timedelta = field(
+        default_factory=lambda: timedelta(seconds=int(os.environ.get("ACCREDIT_MAX_BACKDATE_SECONDS") or 300))
+    )
     list_max_age: int = 30  # seconds verifiers may cache a status list (the kill switch delay)
 
     @property

@@ -12,7 +12,8 @@ Issuance rules, as the README states them:
   ``urn:uuid:``.
 - The validity window (``validFrom``/``validUntil``, or VC 1.1 ``issuanceDate``/
   ``expirationDate``) may be given in the credential or in ``options``, not both, and is held to
-  one policy: not backdated more than five minutes, ending within a year.
+  one policy: ending within a year, and starting no earlier than ``max_backdate`` ago (five
+  minutes unless the deployment allows more: a backdated mandate would cover past actions).
 - A caller ``credentialStatus`` is kept as given (it must name a type and may not point at this
   service's own lists); the service's own revocation and suspension entries are always added.
 - Each cryptosuite is an issuer configuration of its own endpoint:
@@ -52,7 +53,6 @@ from .issuer import ConflictError, Issuer, ProtectedPropertyError, Token, Unknow
 
 DEFAULT_SUITE = "eddsa-rdfc-2022"
 MAX_VALIDITY = timedelta(days=365)
-MAX_BACKDATE = timedelta(minutes=5)
 MAX_ID_LENGTH = 128  # the credentials table's key
 ISSUER_FIELDS = frozenset({"id", "name", "description"})
 ISSUE_OPTIONS = frozenset({"validFrom", "validUntil"})
@@ -65,7 +65,7 @@ _DATE_FIELDS = {2: ("validFrom", "validUntil"), 1: ("issuanceDate", "expirationD
 class IssueRequest:
     """One issue request, read: the caller's credential and what the service adds to it."""
 
-    credential: dict[str, Any]  # without issuer, dates or proof; id and status as the caller gave
+    credential: dict[str, Any]  # without issuer or proof; id, dates and status as the caller gave
     issuer: str | dict[str, Any]  # the service's DID, or an object with it as id
     version: Literal[1, 2]
     valid_from: datetime
@@ -84,13 +84,14 @@ class IssueRequest:
         return self.version == 2
 
     def dated(self) -> dict[str, Any]:
-        """The credential with issuer and validity window set, in its data model's fields."""
+        """The credential with issuer and validity window set, in its data model's fields (the
+        caller's own spelling of a date it gave is kept)."""
         start, end = _DATE_FIELDS[self.version]
         return {
-            **self.credential,
-            "issuer": self.issuer,
             start: _format(self.valid_from),
             end: _format(self.valid_until),
+            **self.credential,
+            "issuer": self.issuer,
         }
 
 
@@ -98,7 +99,9 @@ def _format(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def read_issue_request(body: Mapping[str, Any], *, issuer: Issuer, suite: str) -> IssueRequest:
+def read_issue_request(
+    body: Mapping[str, Any], *, issuer: Issuer, suite: str, max_backdate: timedelta
+) -> IssueRequest:
     """Read ``{"credential": ..., "options": ...}``. Raises ``ValidationError``,
     ``ProtectedPropertyError``, ``UnknownOptionError`` or ``ConflictError`` (a reused id)."""
     credential = body.get("credential")
@@ -116,14 +119,14 @@ def read_issue_request(body: Mapping[str, Any], *, issuer: Issuer, suite: str) -
         raise ProtectedPropertyError("the service signs the credential; remove proof", properties=["proof"])
     version = _version(credential)
     issuer_value = _issuer(credential.get("issuer", issuer.did), issuer.did)
-    valid_from, valid_until = _validity(credential, options, version)
+    valid_from, valid_until = _validity(credential, options, version, max_backdate)
     start, end = _DATE_FIELDS[version]
-    document = {k: v for k, v in credential.items() if k not in ("issuer", start, end)}
+    document = {k: v for k, v in credential.items() if k != "issuer"}
     _check_id(document, issuer)
     _check_caller_status(document, issuer)
     subjects = document.get("credentialSubject")
     subject_list = subjects if isinstance(subjects, list) else [subjects]
-    validate_credential({**document, "issuer": issuer.did, start: _format(valid_from), end: _format(valid_until)})
+    validate_credential({start: _format(valid_from), end: _format(valid_until), **document, "issuer": issuer.did})
     subject_ids = tuple(s["id"] for s in subject_list if isinstance(s, dict) and isinstance(s.get("id"), str))
     return IssueRequest(document, issuer_value, version, valid_from, valid_until, suite, subject_ids)
 
@@ -181,7 +184,7 @@ def _check_caller_status(document: Mapping[str, Any], issuer: Issuer) -> None:
 
 
 def _validity(
-    credential: Mapping[str, Any], options: Mapping[str, Any], version: Literal[1, 2]
+    credential: Mapping[str, Any], options: Mapping[str, Any], version: Literal[1, 2], max_backdate: timedelta
 ) -> tuple[datetime, datetime]:
     """The window from the credential's own date fields or from the options (not both)."""
     start_field, end_field = _DATE_FIELDS[version]
@@ -198,13 +201,18 @@ def _validity(
     end_name = where + names.get("validUntil", "validUntil")
     valid_from = parse_datetime(given["validFrom"], start_name) if "validFrom" in given else now
     valid_until = (
-        parse_datetime(given["validUntil"], end_name) if "validUntil" in given else valid_from + MAX_VALIDITY
+        parse_datetime(given["validUntil"], end_name)
+        if "validUntil" in given
+        else max(now, valid_from) + MAX_VALIDITY
     )
     if valid_until <= max(now, valid_from):
         raise ValidationError(f"{end_name} must be in the future and after the start", field=end_name)
-    if valid_until - now > MAX_VALIDITY or valid_from < now - MAX_BACKDATE:
+    if valid_until - now > MAX_VALIDITY:
+        raise ValidationError("validity is limited to one year from now", field=end_name)
+    if valid_from < now - max_backdate:
         raise ValidationError(
-            "validity is limited to one year from now, not backdated more than five minutes", field=end_name
+            f"{start_name} may be at most {max_backdate} before now (the service's backdating limit)",
+            field=start_name,
         )
     return valid_from, valid_until
 
@@ -232,13 +240,15 @@ def register_vcapi(
     body: Callable[[], dict[str, Any]],
     *,
     accepted_suites: frozenset[str] = RECOMMENDED_SUITES,
+    max_backdate: timedelta = timedelta(minutes=5),
 ) -> None:
-    """The VC-API routes on ``app``; the verify routes accept ``accepted_suites``."""
+    """The VC-API routes on ``app``; the verify routes accept ``accepted_suites``, issuance
+    allows a validity start up to ``max_backdate`` in the past."""
     verify_options: VerifyOptions = dataclasses.replace(issuer.verify_options(), accepted_suites=accepted_suites)
 
     def issue_with(suite: str) -> tuple[Response, int]:
         token = require("issue")
-        issue_request = read_issue_request(body(), issuer=issuer, suite=suite)
+        issue_request = read_issue_request(body(), issuer=issuer, suite=suite, max_backdate=max_backdate)
         return jsonify({"verifiableCredential": issuer.issue(issue_request, token)}), 201
 
     def verification(result: Any) -> tuple[Response, int]:
