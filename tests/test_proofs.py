@@ -19,7 +19,7 @@ from accredit.dids import StaticResolver, default_resolver, did_key_document
 from accredit.errors import ProofError, UnsupportedCryptosuiteError
 from accredit.jsonld import DocumentLoader
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
-from accredit.proofs import SUITES, create_proof, get_suite, verify_proofs
+from accredit.proofs import SUITES, create_proof, eddsa_rdfc_2022, get_suite, verify_proofs
 
 SPEC = Path(__file__).parent / "vectors" / "spec"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
@@ -340,3 +340,22 @@ def test_created_defaults_to_now() -> None:
     )
     created = parse_datetime(document["proof"]["created"], "created")
     assert abs((datetime.now(UTC) - created).total_seconds()) < 60
+
+
+def test_a_proof_set_canonicalizes_its_document_once(
+    loader: DocumentLoader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 13: eight proofs over one document cost one canonicalization of it, plus one per
+    # distinct proof configuration (proofs alike but for proofValue share theirs).
+    document, _ = _signed(loader)
+    forged = [dict(document["proof"], proofValue=multibase_encode(bytes(64))) for _ in range(6)]
+    earlier = dict(document["proof"], created="2020-01-01T00:00:00Z")
+    document["proof"] = [document["proof"], *forged, earlier]
+    canonicalized: list[Any] = []
+    original = eddsa_rdfc_2022.canonicalize
+    monkeypatch.setattr(
+        eddsa_rdfc_2022, "canonicalize", lambda doc, ld: canonicalized.append(doc) or original(doc, ld)
+    )
+    codes = _codes(document, loader)
+    assert codes.count("PROOF_INVALID") == 7
+    assert len(canonicalized) == 3  # the document, and two proof configurations
