@@ -41,9 +41,8 @@ from cachetools import LRUCache
 from pyld import canon
 from pyld.context_resolver import ContextResolver
 from pyld.documentloader.frozen import BUNDLED_CONTEXTS
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE
+from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdProcessor
 from pyld.jsonld import JsonLdError as PyLdError
-from pyld.jsonld import JsonLdProcessor
 
 from .errors import (
     AccreditError,
