@@ -22,6 +22,7 @@ _RULES = {
     "/agents/<path:agent_did>/suspend": "/agents/{agentDid}/suspend",
     "/agents/<path:agent_did>/reinstate": "/agents/{agentDid}/reinstate",
     "/tokens/<token_id>": "/tokens/{tokenId}",
+    "/issuers/<suite>/credentials/issue": "/issuers/{cryptosuite}/credentials/issue",
 }
 
 

@@ -403,7 +403,7 @@ def test_the_master_key_can_live_outside_the_data_dir(tmp_path: Path) -> None:
 def test_an_existing_database_upgrades_and_its_tokens_keep_working(
     tmp_path: Path, database_url: str | None
 ) -> None:
-    """A data dir made before 0002: the migration adds the new tables and columns, and the
+    """A data dir made before 0003: the migration adds the new tables and columns, and the
     first start authenticates the token rows it finds."""
     from alembic import command
 
@@ -417,7 +417,7 @@ def test_an_existing_database_upgrades_and_its_tokens_keep_working(
     with store._writer.connect() as connection:
         alembic = _alembic_config()
         alembic.attributes["connection"] = connection
-        command.downgrade(alembic, "0001")
+        command.downgrade(alembic, "0002")
         connection.execute(text("DELETE FROM settings WHERE name = 'row_macs'"))
         connection.commit()
     store.close()

@@ -14,7 +14,6 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..credentials import verify_credential
 from ..errors import AccreditError, InputError, InputTooLargeError
 from . import agents, presentations
 from .config import ServiceConfig
@@ -22,6 +21,7 @@ from .errors import NotFoundError, ServiceError
 from .http import Guard, json_body, problem
 from .issuer import Issuer
 from .openapi import openapi_document
+from .vcapi import register_vcapi
 
 _json_body = json_body  # the name route modules of other areas import
 
@@ -106,8 +106,14 @@ def _credential_id(text: Any) -> str:
 def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceConfig) -> None:
     require = guard.require
 
-    def verification(result: Any) -> tuple[Response, int]:
-        return jsonify(result.to_dict()), 200 if result.verified else 400
+    register_vcapi(
+        app,
+        issuer,
+        guard,
+        _json_body,
+        accepted_suites=config.accepted_suites,
+        max_backdate=config.max_backdate,
+    )
 
     @app.get("/")
     def index() -> Response:
@@ -138,19 +144,6 @@ def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceCo
         response = jsonify(issuer.signed_status_list(_list_id(list_id)))
         response.headers["Cache-Control"] = f"max-age={config.list_max_age}"
         return response
-
-    @app.post("/credentials/issue")
-    def issue() -> tuple[Response, int]:
-        token = require("issue")
-        body = _json_body()
-        credential = issuer.issue(body.get("credential"), body.get("options"), token)
-        return jsonify({"verifiableCredential": credential}), 201
-
-    @app.post("/credentials/verify")
-    def verify_vc() -> tuple[Response, int]:
-        guard.open_route()
-        body = _json_body()
-        return verification(verify_credential(body.get("verifiableCredential"), issuer.verify_options()))
 
     @app.post("/credentials/status")
     def update_status() -> Response:

@@ -5,8 +5,8 @@ token can obtain is limited here, in one place each route calls:
 
 - ``refuse_reserved_types``: types the service signs only for itself (status lists) — a
   caller-made ``BitstringStatusListCredential`` would be a forged status list;
-- ``check_subject_ids``: every subject is a DID or an http(s) URL of bounded length, never
-  ``javascript:``, a NUL, or 5,000 characters;
+- ``check_subject_ids``: every subject id is a DID or an http(s) URL of bounded length, never
+  ``javascript:``, a NUL, or 5,000 characters (a subject may have no id: it names no agent);
 - ``check_token_types``: a token limited to credential types issues only those;
 - ``check_agent_vocabulary``: an agent credential (AgentCredential, MandateCredential, ...) is
   read by the same strict reader ``authorize`` uses, so the service never signs one that a
@@ -90,6 +90,8 @@ def is_subject_id(value: Any) -> bool:
 def check_subject_ids(credential: Mapping[str, Any]) -> None:
     subjects = credential.get("credentialSubject")
     for index, subject in enumerate(subjects if isinstance(subjects, list) else [subjects]):
+        if isinstance(subject, dict) and "id" not in subject:
+            continue
         value = subject.get("id") if isinstance(subject, dict) else None
         if not is_subject_id(value):
             field = (
@@ -108,9 +110,9 @@ def check_token_types(credential: Mapping[str, Any], allowed: Collection[str] | 
     # VerifiableCredential could otherwise carry any claim past a type limit.
     specific = set(types_of(credential)) - {"VerifiableCredential"}
     if not specific or not specific <= set(allowed):
+        asked = sorted(specific) or ["VerifiableCredential"]
         raise ForbiddenError(
-            f"this token may issue only {sorted(allowed)}; not {sorted(specific) or ['VerifiableCredential']}",
-            credentialTypes=sorted(allowed),
+            f"this token may issue only {sorted(allowed)}; not {asked}", credentialTypes=sorted(allowed)
         )
 
 

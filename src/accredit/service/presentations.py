@@ -25,6 +25,7 @@ from ..verifier import Challenge, ChallengeState, Verifier
 from .http import Guard, json_body
 from .issuer import Issuer
 from .storage import Store
+from .vcapi import read_verify_options
 
 CHALLENGE_TTL = timedelta(minutes=5)
 MAX_CHALLENGE = 128
@@ -103,8 +104,8 @@ def register(app: Flask, issuer: Issuer, guard: Guard) -> None:
     def verify_presentation() -> tuple[Response, int]:
         guard.open_route()
         body = json_body()
-        options = body.get("options")
-        if not isinstance(options, dict):
+        options = read_verify_options(body)
+        if not options:
             raise InputError(
                 'options is required: {"challenge": "...", "domain": "..."} from POST /challenges'
             )

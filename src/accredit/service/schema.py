@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -74,10 +75,22 @@ credentials = Table(
     Column("revoked", Boolean, nullable=False, default=False),
     Column("suspended", Boolean, nullable=False, default=False),
     Column("document", Text, nullable=False),  # the signed credential, for GET /credentials/{id}
+    # False for a VC 1.1 credential: it carries no Bitstring Status List entry, so its slots are
+    # reserved but a status change would reach no verifier.
+    Column("status_entries", Boolean, nullable=False, server_default=true()),
     UniqueConstraint("revocation_list", "revocation_index", name="uq_credentials_revocation_slot"),
     UniqueConstraint("suspension_list", "suspension_index", name="uq_credentials_suspension_slot"),
 )
 Index("ix_credentials_subject", credentials.c.subject_id)
+
+# Every subject id of a credential (several subjects are allowed): the kill switch's index.
+credential_subjects = Table(
+    "credential_subjects",
+    metadata,
+    Column("credential_id", String(128), ForeignKey("credentials.id"), primary_key=True),
+    Column("subject_id", String(2048), primary_key=True),
+)
+Index("ix_credential_subjects_subject", credential_subjects.c.subject_id)
 
 api_tokens = Table(
     "api_tokens",
@@ -88,7 +101,7 @@ api_tokens = Table(
     Column("scopes", String(200), nullable=False),  # space-separated
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
-    Column("expires_at", BigInteger, nullable=True),  # NULL only on rows from before 0002
+    Column("expires_at", BigInteger, nullable=True),  # NULL only on rows from before 0003
     Column("credential_types", Text, nullable=True),  # JSON list the token may issue; NULL: any
     # HMAC under a key derived from the master key over every column above: a row written by
     # someone with database access alone does not authenticate (see integrity.py).

@@ -14,7 +14,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from typing import Any
@@ -30,6 +30,7 @@ from .schema import (
     audit_head,
     audit_log,
     challenges,
+    credential_subjects,
     credentials,
     rate_limits,
     settings,
@@ -239,12 +240,19 @@ class Store:
 
     # --- credentials ------------------------------------------------------------------------
 
-    def insert_credential(self, connection: Connection, row: Mapping[str, Any]) -> None:
-        """Record an issued credential. Raises ``SlotTakenError`` if a status index was taken
-        concurrently (the unique constraints are the arbiter)."""
+    def insert_credential(
+        self, connection: Connection, row: Mapping[str, Any], subject_ids: Sequence[str] = ()
+    ) -> None:
+        """Record an issued credential and its subjects' ids. Raises ``SlotTakenError`` if a
+        status index (or the credential id) was taken concurrently (the unique constraints
+        are the arbiter)."""
         try:
             with connection.begin_nested():
                 connection.execute(credentials.insert().values(**row))
+                for subject_id in dict.fromkeys(subject_ids):
+                    connection.execute(
+                        credential_subjects.insert().values(credential_id=row["id"], subject_id=subject_id)
+                    )
         except IntegrityError as error:
             raise SlotTakenError(str(error.orig)) from None
 
@@ -267,8 +275,12 @@ class Store:
 
     def suspend_subject(self, connection: Connection, subject_id: str, at: int) -> list[str]:
         """Suspend every live credential of ``subject_id``; return their ids."""
+        named = select(credential_subjects.c.credential_id).where(
+            credential_subjects.c.subject_id == subject_id
+        )
         live = (
-            credentials.c.subject_id == subject_id,
+            credentials.c.id.in_(named),
+            credentials.c.status_entries.is_(True),
             credentials.c.revoked.is_(False),
             credentials.c.suspended.is_(False),
             (credentials.c.valid_until.is_(None)) | (credentials.c.valid_until > at),
@@ -329,7 +341,11 @@ class Store:
             connection.execute(update(agents).where(agents.c.did == did).values(**values, updated_at=at))
 
     def has_credentials(self, connection: Connection, subject_id: str) -> bool:
-        query = select(credentials.c.id).where(credentials.c.subject_id == subject_id).limit(1)
+        query = (
+            select(credential_subjects.c.credential_id)
+            .where(credential_subjects.c.subject_id == subject_id)
+            .limit(1)
+        )
         return connection.execute(query).first() is not None
 
     def credential_slots(

@@ -1,7 +1,7 @@
 """hardening: token expiry, type limits and row MACs; agents; shared rate limits; challenges
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 
 Existing token rows get no expiry and no MAC here (the migration has no master key); the
 issuer authenticates them once at its first start after the upgrade (``Issuer.__init__``).
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
