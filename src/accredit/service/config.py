@@ -3,7 +3,9 @@
 Environment variables (each overrides the default, not an explicit argument):
 ``ACCREDIT_DATA_DIR`` (default ``./.accredit``), ``ACCREDIT_DATABASE_URL`` (default SQLite in
 the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
-(seal keys with a passphrase instead of the ``master.key`` file in the data directory).
+(seal keys with a passphrase instead of the ``master.key`` file in the data directory),
+``ACCREDIT_BASE_URL`` (the URL clients reach the service at, named in credential ids and status
+list URLs; ``accredit serve`` and ``accredit init`` apply it, and a change is audited).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ServiceConfig:
     data_dir: Path = field(default_factory=lambda: _env_path("ACCREDIT_DATA_DIR", ".accredit"))
     database_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_DATABASE_URL"))
     passphrase: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_PASSPHRASE"), repr=False)
+    base_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_BASE_URL") or None)
     # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
     allow_private_fetch: bool = False
     max_body_bytes: int = 1_000_000
