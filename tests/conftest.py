@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import uuid
@@ -33,6 +36,68 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _EXIT_STATUS = pytest.StashKey[int]()
+
+
+# --- no silent skips in CI ------------------------------------------------------------------------
+
+# CI (.ci/run) installs every peer a test needs (didkit, curl, PostgreSQL): there a test that
+# skips is a test that did not run, so it fails instead of passing quietly.
+REQUIRE_PEERS = os.environ.get("ACCREDIT_REQUIRE_PEERS") == "1"
+
+
+def _fail_skips(report: Any) -> Any:
+    if REQUIRE_PEERS and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under ACCREDIT_REQUIRE_PEERS=1, where every test must run: {reason}"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    return _fail_skips((yield))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    return _fail_skips((yield))  # a whole module skipped (importorskip, allow_module_level)
+
+
+# --- child processes ------------------------------------------------------------------------------
+
+
+class ChildProcess:
+    """A command run as a child process whose standard output is read line by line with a
+    deadline (a bare ``readline()`` on a pipe waits forever if the child hangs)."""
+
+    def __init__(self, args: list[str], **popen: Any) -> None:
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, **popen)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)  # end of output
+
+    def line(self, timeout: float = 30) -> str:
+        """The next line of output. Fails the test if none comes within ``timeout`` seconds or
+        the output ended."""
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no output from {self.process.args!r} within {timeout} s")
+        if line is None:
+            pytest.fail(f"{self.process.args!r} ended its output (exit status {self.process.poll()})")
+        return line
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Send ``sig`` (unless the child has ended) and wait for the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from accredit.agents import (
     receipt_digest,
     verify_receipt_chain,
 )
-from accredit.errors import AccreditError, ValidationError
+from accredit.errors import InputError, ValidationError
 from accredit.jsonld import default_document_loader, expand
 from accredit.status import (
     StaticStatusListFetcher,
@@ -456,8 +456,17 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return [prefix] + [path for key, value in items for path in _paths(value, (*prefix, key))]
 
 
+def _at(node: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        node = node[key]
+    return node
+
+
 def test_readers_raise_only_validation_errors(signed: dict[str, dict[str, Any]]) -> None:
-    """Every field of every example replaced by JSON of another shape, or deleted."""
+    """Every field of every example replaced by JSON of another shape, or deleted: the reader
+    refuses it with a typed input error naming the field, or the change is one it may accept
+    (a deletion or null, a value of the same JSON type, the proof and status entries it does
+    not read, a malformed killSwitch read as no kill switch)."""
     readers = [
         AgentIdentity.from_credential,
         Mandate.from_credential,
@@ -478,6 +487,7 @@ def test_readers_raise_only_validation_errors(signed: dict[str, dict[str, Any]])
         {"@included": []},
         2**60,
     ]
+    refused = 0
     for name, reader in zip(("identity", "mandate", "receipt", "event"), readers, strict=True):
         for path in _paths(signed[name])[1:]:
             for value in [*values, KeyError]:
@@ -490,9 +500,23 @@ def test_readers_raise_only_validation_errors(signed: dict[str, dict[str, Any]])
                 else:
                     target[path[-1]] = value
                 try:
-                    reader(document)
-                except AccreditError:
-                    pass
+                    read = reader(document)
+                except ValidationError as error:
+                    assert error.details.get("field"), (name, path, value, error.message)
+                    refused += 1
+                    continue
+                except InputError as error:  # JSON that cannot be canonicalized for the digest
+                    assert value == 2**60 and error.code == "MALFORMED_INPUT", (name, path, error)
+                    refused += 1
+                    continue
+                if (
+                    value in (KeyError, None)  # JSON-LD null: the same graph as absent
+                    or path[0] in ("proof", "credentialStatus")  # read by the verifier, not the reader
+                    or type(value) is type(_at(signed[name], path))
+                ):
+                    continue
+                assert path[-1] == "killSwitch" and read.kill_switch is None, (name, path, value)
+    assert refused > 1000
 
 
 def test_builders_refuse_malformed_input(signed: dict[str, dict[str, Any]]) -> None:

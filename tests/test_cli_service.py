@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import free_port
+from conftest import ChildProcess, free_port
 
 
 def _env() -> dict[str, str]:
@@ -31,17 +31,14 @@ def _accredit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen(
+    server = ChildProcess(
         [sys.executable, "-m", "accredit.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
         env=_env(),
-        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        text=True,
     )
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(5)]
+        lines = [server.line(timeout=60) for _ in range(5)]
         assert lines[0].startswith("accredit issuer   did:key:z6Mk")
         assert f"http://127.0.0.1:{port}" in lines[1]
         assert lines[2].strip().endswith("/.well-known/did.json")
@@ -57,8 +54,7 @@ def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> 
                 time.sleep(0.1)
         assert response.json()["id"] == lines[0].split()[-1]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def test_init_once_then_audit_verify_detects_tampering(tmp_path: Path) -> None:

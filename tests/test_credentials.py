@@ -177,6 +177,18 @@ def test_undefined_terms_are_refused_at_issue_and_verify(issuer: KeyPair) -> Non
     assert "UNDEFINED_TERM" in codes(verify_credential(vc, now=NOW))
 
 
+def test_undefined_terms_are_refused_when_verifying_eddsa_jcs_2022(issuer: KeyPair) -> None:
+    # JCS signs the JSON, so a signature is valid over any term; the verifier must still refuse
+    # a term its contexts do not define (it would be dropped by every JSON-LD reader).
+    credential = mandate(issuer.did, **{"@context": [V2]})
+    credential["proof"] = create_proof(
+        credential, issuer, document_loader=default_document_loader(), suite="eddsa-jcs-2022"
+    )
+    result = verify_credential(credential, now=NOW)
+    assert codes(result) == ["UNDEFINED_TERM"]
+    assert [c.name for c in result.errors] == ["context"]
+
+
 def test_inline_context_rewrite_is_refused(issuer: KeyPair) -> None:
     vc = issue_credential(mandate(issuer.did), issuer)
     # Swap two JSON keys and swap their definitions in an inline context: the RDF graph,
@@ -368,9 +380,11 @@ def test_embedded_credentials_are_verified_too(issuer: KeyPair) -> None:
     assert codes(expired) == ["EXPIRED"]
 
 
-def test_presentation_requires_challenge_and_domain(issuer: KeyPair) -> None:
-    with pytest.raises(ValidationError):
-        sign_presentation([], issuer, challenge="", domain="d")
+@pytest.mark.parametrize(("challenge", "domain"), [("", "vendor.example"), ("nonce-123", "")])
+def test_presentation_requires_challenge_and_domain(issuer: KeyPair, challenge: str, domain: str) -> None:
+    with pytest.raises(ValidationError, match="non-empty challenge and domain") as refused:
+        sign_presentation([], issuer, challenge=challenge, domain=domain)
+    assert refused.value.code == "INVALID_DOCUMENT"
 
 
 # --- JSON that hides part of the signed graph ------------------------------------------------------

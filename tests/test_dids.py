@@ -27,6 +27,7 @@ from accredit.dids import (
 from accredit.errors import (
     DIDResolutionError,
     FetchError,
+    InputError,
     InvalidDIDError,
     ProofPurposeError,
     UnsafeURLError,
@@ -198,8 +199,9 @@ def test_fetch_caps_size_and_refuses_cross_origin_redirects(local_server: LocalS
     local_server.routes["/here"] = Route(301, b"", {"Location": "/doc"})
     assert fetch_json(f"{local_server.base}/here", policy).document == {"ok": True}
     local_server.routes["/dup"] = Route(200, b'{"a": 1, "a": 2}')
-    with pytest.raises(Exception, match="duplicate"):
+    with pytest.raises(InputError, match="duplicate") as duplicate:
         fetch_json(f"{local_server.base}/dup", policy)
+    assert duplicate.value.code == "MALFORMED_INPUT"
     with pytest.raises(FetchError, match="HTTP 404"):
         fetch_json(f"{local_server.base}/missing", policy)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from typing import Any
 
 import pytest
+from pyld.jsonld import JsonLdProcessor
 
+from accredit import jsonld
 from accredit.errors import (
     CanonicalizationLimitError,
     InlineContextError,
@@ -111,11 +112,16 @@ def _clique(size: int) -> dict[str, Any]:
 
 
 def test_canonicalization_work_is_bounded() -> None:
-    started = time.monotonic()
-    with pytest.raises(CanonicalizationLimitError):
-        canonicalize(_clique(9), default_document_loader())
-    assert time.monotonic() - started < 5  # unbounded, this input runs for many minutes
+    # Unbounded, this input runs for many minutes: the work budget stops it, not the clock.
+    with pytest.raises(CanonicalizationLimitError, match="work limit") as stopped:
+        canonicalize(_clique(9), default_document_loader(), time_limit=3600)
+    assert stopped.value.code == "CANONICALIZATION_LIMIT"
     canonicalize(_clique(4), default_document_loader())
+
+
+def test_canonicalization_time_is_bounded() -> None:
+    with pytest.raises(CanonicalizationLimitError, match="time limit"):
+        canonicalize(_clique(4), default_document_loader(), time_limit=-1)
 
 
 def test_many_alike_but_unlinked_blank_nodes_are_fine() -> None:
@@ -160,3 +166,52 @@ def _canonicalize_together(document: dict[str, Any], loader: DocumentLoader, thr
     for worker in workers:
         worker.join()
     return outcomes
+
+
+# --- cost bounded before work (issue 13) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "limit"),
+    [
+        ({"items": [{"id": f"urn:x:{i}", "v": str(i)} for i in range(2_100)]}, "objects"),
+        ({"items": [{"v": str(i)} for i in range(1_100)]}, "blank nodes"),
+        ({"id": "urn:x:s", "items": [str(i) for i in range(20_100)]}, "values"),
+    ],
+)
+def test_documents_over_the_size_limits_are_refused_before_json_ld(
+    subject: dict[str, Any], limit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expansions: list[Any] = []
+    monkeypatch.setattr(JsonLdProcessor, "expand", lambda *args: expansions.append(args))
+    with pytest.raises(CanonicalizationLimitError) as raised:
+        canonicalize(_credential(subject, UNDEFINED_TERMS), default_document_loader())
+    assert raised.value.details["limit"] == limit
+    with pytest.raises(CanonicalizationLimitError):
+        expand(_credential(subject, UNDEFINED_TERMS), default_document_loader())
+    assert expansions == []
+
+
+class _Clock:
+    """A clock that advances one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_the_deadline_interrupts_expansion_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    document = _credential({"items": [{"v": str(i)} for i in range(500)]}, UNDEFINED_TERMS)
+    monkeypatch.setattr(jsonld.time, "monotonic", _Clock())
+    nodes_expanded: list[Any] = []
+    original = JsonLdProcessor._expand
+    monkeypatch.setattr(
+        JsonLdProcessor, "_expand", lambda self, *a, **k: nodes_expanded.append(1) or original(self, *a, **k)
+    )
+    with pytest.raises(CanonicalizationLimitError) as raised:
+        canonicalize(document, default_document_loader(), time_limit=50)
+    assert raised.value.details["limit"] == "time"
+    assert 0 < len(nodes_expanded) < 100  # stopped inside expansion, long before its end

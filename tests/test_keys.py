@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accredit import verify_credential
 from accredit.errors import InvalidKeyError
 from accredit.keys import KeyPair, PublicKey, multibase_decode, multibase_encode
 
@@ -102,8 +103,28 @@ def test_identity_key_universal_signature_is_not_accepted() -> None:
     # R = identity, S = 0 verifies for any message under the identity public key in
     # libraries that do not check the key; accredit never builds such a key.
     identity = bytes.fromhex(SMALL_ORDER[1])
+    universal = identity + bytes(32)
+    ed25519.Ed25519PublicKey.from_public_bytes(identity).verify(universal, b"any message at all")
     with pytest.raises(InvalidKeyError):
         PublicKey.from_raw("Ed25519", identity)
+    # A credential "signed" with it by the did:key of that point: refused, not verified.
+    did = "did:key:" + multibase_encode(b"\xed\x01" + identity)
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": did,
+        "credentialSubject": {"id": "did:example:anyone"},
+        "proof": {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-01-01T00:00:00Z",
+            "verificationMethod": f"{did}#{did.removeprefix('did:key:')}",
+            "proofPurpose": "assertionMethod",
+            "proofValue": multibase_encode(universal),
+        },
+    }
+    result = verify_credential(credential)
+    assert list(result.codes) == ["INVALID_DID"] and [c.name for c in result.errors] == ["proof"]
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from accredit.dids import StaticResolver, default_resolver, did_key_document
 from accredit.errors import ProofError, UnsupportedCryptosuiteError
 from accredit.jsonld import DocumentLoader
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
-from accredit.proofs import SUITES, create_proof, get_suite, verify_proofs
+from accredit.proofs import SUITES, create_proof, eddsa_rdfc_2022, get_suite, verify_proofs
 
 SPEC = Path(__file__).parent / "vectors" / "spec"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
@@ -285,6 +285,31 @@ def test_challenge_and_domain_must_match(loader: DocumentLoader) -> None:
     ]
 
 
+def test_a_proof_without_challenge_or_domain_does_not_answer_a_request(loader: DocumentLoader) -> None:
+    # A validly signed authentication proof that carries no challenge (or no domain) at all
+    # could be replayed to any verifier: absence is a mismatch, not a pass.
+    key = KeyPair.generate()
+    unbound = _credential(key.did)
+    unbound["proof"] = create_proof(unbound, key, document_loader=loader, purpose="authentication")
+    assert "challenge" not in unbound["proof"] and "domain" not in unbound["proof"]
+    codes = _codes(unbound, loader, purpose="authentication", challenge="c-1", domain="vendor.example")
+    assert codes == ["CHALLENGE_MISMATCH", "DOMAIN_MISMATCH"]
+    domain_only = _credential(key.did)
+    domain_only["proof"] = create_proof(
+        domain_only, key, document_loader=loader, purpose="authentication", domain="vendor.example"
+    )
+    assert _codes(
+        domain_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
+    ) == ["CHALLENGE_MISMATCH"]
+    challenge_only = _credential(key.did)
+    challenge_only["proof"] = create_proof(
+        challenge_only, key, document_loader=loader, purpose="authentication", challenge="c-1"
+    )
+    assert _codes(
+        challenge_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
+    ) == ["DOMAIN_MISMATCH"]
+
+
 def test_did_key_purposes_cover_assertion_and_authentication() -> None:
     key = KeyPair.generate()
     document = did_key_document(key.did)
@@ -315,3 +340,22 @@ def test_created_defaults_to_now() -> None:
     )
     created = parse_datetime(document["proof"]["created"], "created")
     assert abs((datetime.now(UTC) - created).total_seconds()) < 60
+
+
+def test_a_proof_set_canonicalizes_its_document_once(
+    loader: DocumentLoader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 13: eight proofs over one document cost one canonicalization of it, plus one per
+    # distinct proof configuration (proofs alike but for proofValue share theirs).
+    document, _ = _signed(loader)
+    forged = [dict(document["proof"], proofValue=multibase_encode(bytes(64))) for _ in range(6)]
+    earlier = dict(document["proof"], created="2020-01-01T00:00:00Z")
+    document["proof"] = [document["proof"], *forged, earlier]
+    canonicalized: list[Any] = []
+    original = eddsa_rdfc_2022.canonicalize
+    monkeypatch.setattr(
+        eddsa_rdfc_2022, "canonicalize", lambda doc, ld: canonicalized.append(doc) or original(doc, ld)
+    )
+    codes = _codes(document, loader)
+    assert codes.count("PROOF_INVALID") == 7
+    assert len(canonicalized) == 3  # the document, and two proof configurations

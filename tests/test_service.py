@@ -16,6 +16,7 @@ from sqlalchemy import text
 from accredit import KeyPair, VerifyOptions, sign_presentation, verify_credential
 from accredit._http import FetchPolicy
 from accredit.dids import default_resolver
+from accredit.service.audit import entry_digest
 from accredit.status import HTTPStatusListFetcher, StatusListChecker
 
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -106,11 +107,28 @@ def test_revoke_suspend_reinstate(service: RunningService) -> None:
 def test_kill_switch_suspends_every_live_credential_of_one_agent(service: RunningService) -> None:
     first, second = _issued(service, "did:example:rogue"), _issued(service, "did:example:rogue")
     bystander = _issued(service, "did:example:good")
+    assert service.verify(first).status_code == 200  # the list is signed and served before the switch
     response = service.request("POST", "/agents/did:example:rogue/suspend", token=service.admin_token)
     assert sorted(response.json()["suspended"]) == sorted([first["id"], second["id"]])
     assert _codes(service.verify(first)) == ["SUSPENDED"]
     assert _codes(service.verify(second)) == ["SUSPENDED"]
     assert service.verify(bystander).status_code == 200
+
+
+def test_kill_switch_reaches_a_verifier_that_already_fetched_the_list(service: RunningService) -> None:
+    credential = _issued(service, "did:example:rogue")
+    policy = FetchPolicy(allow_private=True, allow_http=True)
+    resolver = default_resolver(allow_private=True, allow_http=True)
+    clock = [datetime.now(UTC).timestamp()]
+    checker = StatusListChecker(
+        HTTPStatusListFetcher(policy, clock=lambda: clock[0]), VerifyOptions(resolver=resolver)
+    )
+    options = VerifyOptions(resolver=resolver, status_checker=checker)
+    assert verify_credential(credential, options).verified
+    switched = service.request("POST", "/agents/did:example:rogue/suspend", token=service.admin_token)
+    assert switched.json()["suspended"] == [credential["id"]]
+    clock[0] += service.config.list_max_age + 1  # the list's max-age is the kill switch's delay
+    assert list(verify_credential(credential, options).codes) == ["SUSPENDED"]
 
 
 def test_presentation_verification_binds_challenge(service: RunningService) -> None:
@@ -216,11 +234,29 @@ def test_tokens_scopes_and_revocation(service: RunningService) -> None:
     bad_scope = service.request(
         "POST", "/tokens", token=service.admin_token, json={"name": "x", "scopes": ["root"]}
     )
-    assert bad_scope.status_code == 400
+    assert (bad_scope.status_code, bad_scope.json()["code"]) == (400, "INVALID_DOCUMENT")
     rows = service.issuer.store
     with rows.read() as connection:
         stored = connection.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
     assert status_token not in stored and service.admin_token not in stored
+
+
+@pytest.mark.parametrize("scope", ["issue", "status"])
+def test_only_an_admin_token_creates_or_revokes_tokens(service: RunningService, scope: str) -> None:
+    created = service.request(
+        "POST", "/tokens", token=service.admin_token, json={"name": f"{scope} desk", "scopes": [scope]}
+    )
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    for scopes in (["admin"], [scope]):
+        minted = service.request("POST", "/tokens", token=token, json={"name": "escalate", "scopes": scopes})
+        assert (minted.status_code, minted.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+    revoked = service.request("DELETE", f"/tokens/{created.json()['id']}", token=token)
+    assert (revoked.status_code, revoked.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+    for method, path in (("GET", "/audit"), ("POST", "/keys/rotate")):
+        response = service.request(method, path, token=token)
+        assert (response.status_code, response.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+    assert [e["action"] for e in service.issuer.audit_entries(limit=1000)].count("token.create") == 1
 
 
 def test_key_rotation_keeps_old_keys_while_their_credentials_live(service: RunningService) -> None:
@@ -268,6 +304,37 @@ def test_audit_log_is_chained_signed_and_tamper_evident(service: RunningService)
     with service.issuer.store.write() as connection:
         connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     assert "AUDIT_CHAIN_BROKEN" in service.issuer.verify_audit().codes
+
+
+def test_audit_entries_are_signed_not_only_hashed(service: RunningService) -> None:
+    """Someone with write access to the database rewrites the last entry and recomputes its
+    digest and the head: the chain is consistent again, only the signature tells."""
+    credential = _issued(service)
+    service.set_status(credential["id"], "revoked")
+    assert service.issuer.verify_audit().verified
+    with service.issuer.store.write() as connection:
+        row = connection.execute(text("SELECT * FROM audit_log WHERE seq = 3")).mappings().one()
+        details = {"id": credential["id"], "status": "active"}
+        digest = entry_digest(
+            row["seq"], row["at"], row["actor"], row["action"], details, row["previous_digest"]
+        )
+        connection.execute(
+            text("UPDATE audit_log SET details = :details, digest = :digest WHERE seq = 3"),
+            {"details": json.dumps(details), "digest": digest},
+        )
+        connection.execute(text("UPDATE audit_head SET digest = :digest"), {"digest": digest})
+    result = service.issuer.verify_audit()
+    assert [(c.name, c.code) for c in result.errors] == [("audit[3]", "AUDIT_CHAIN_BROKEN")]
+    assert "signature" in result.errors[0].message
+
+
+def test_audit_log_cut_off_at_the_end_is_detected(service: RunningService) -> None:
+    credential = _issued(service)
+    service.set_status(credential["id"], "revoked")
+    with service.issuer.store.write() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq = 3"))
+    result = service.issuer.verify_audit()
+    assert [(c.name, c.code) for c in result.errors] == [("audit.head", "AUDIT_CHAIN_BROKEN")]
 
 
 def test_every_route_is_in_the_openapi_document(service: RunningService) -> None:

@@ -72,21 +72,47 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def _issue_many(base: str, token: str, count: int, acknowledged: list[str] | None = None) -> list[str]:
-    session, ids = requests.Session(), acknowledged if acknowledged is not None else []
-    for _ in range(count):
-        try:
-            response = session.post(
-                f"{base}/credentials/issue",
-                json={"credential": CREDENTIAL},
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=30,
+class Load:
+    """Issues credentials from worker threads. Only complete 201 answers are acknowledged; any
+    other answer is kept for the main thread to assert on (an assertion inside a worker thread
+    would only become a warning)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+        self.acknowledged: list[str] = []
+        self.unexpected: list[str] = []
+        self._progress = threading.Condition()
+
+    def run(self, count: int) -> list[str]:
+        session, ids = requests.Session(), []
+        for _ in range(count):
+            try:
+                response = session.post(
+                    f"{self.base}/credentials/issue",
+                    json={"credential": CREDENTIAL},
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    timeout=30,
+                )
+            except requests.RequestException:
+                break  # the server died, maybe mid-answer: only complete answers were acknowledged
+            with self._progress:
+                if response.status_code != 201:
+                    self.unexpected.append(f"{response.status_code} {response.text[:300]}")
+                    self._progress.notify_all()
+                    break
+                ids.append(response.json()["verifiableCredential"]["id"])
+                self.acknowledged.append(ids[-1])
+                self._progress.notify_all()
+        return ids
+
+    def wait_for(self, acknowledged: int, timeout: float) -> None:
+        """Block until ``acknowledged`` credentials were issued (or an answer was unexpected)."""
+        with self._progress:
+            self._progress.wait_for(
+                lambda: len(self.acknowledged) >= acknowledged or self.unexpected, timeout
             )
-        except requests.RequestException:
-            break  # the server died, maybe mid-answer: only complete answers were acknowledged
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["verifiableCredential"]["id"])
-    return ids
+        assert not self.unexpected, self.unexpected
+        assert len(self.acknowledged) >= acknowledged, "the load did not get going"
 
 
 def _slots(database_url: str) -> tuple[int, int, int]:
@@ -120,8 +146,10 @@ def test_four_instances_on_one_postgres_never_share_an_index(
     )
     servers = [Server(data_dir, port, env) for port in ports]
     try:
+        loads = [Load(server.base, init["adminToken"]) for server in servers]
         with ThreadPoolExecutor(4) as pool:
-            batches = list(pool.map(lambda s: _issue_many(s.base, init["adminToken"], 250), servers))
+            batches = list(pool.map(lambda load: load.run(250), loads))
+        assert [load.unexpected for load in loads] == [[]] * 4
         ids = [i for batch in batches for i in batch]
         assert len(ids) == len(set(ids)) == 1000
         assert _slots(fresh_postgres) == (1000, 1000, 1000)
@@ -179,18 +207,15 @@ def test_sigkill_mid_load_loses_no_acknowledged_credential(tmp_path: Path, env: 
         _cli("init", "--data-dir", str(data_dir), "--base-url", f"http://127.0.0.1:{port}", env=env).stdout
     )
     server = Server(data_dir, port, env)
-    acknowledged: list[str] = []
-    workers = [
-        threading.Thread(target=_issue_many, args=(server.base, init["adminToken"], 10_000, acknowledged))
-        for _ in range(4)
-    ]
-    for worker in workers:
-        worker.start()
-    time.sleep(2.0)
-    server.stop(signal.SIGKILL)
-    for worker in workers:
-        worker.join(timeout=60)
-    assert len(acknowledged) > 20, "the load did not get going before the kill"
+    load = Load(server.base, init["adminToken"])
+    with ThreadPoolExecutor(4) as pool:
+        workers = [pool.submit(load.run, 10_000) for _ in range(4)]
+        load.wait_for(50, timeout=60)  # killed mid-load, once it is well under way
+        server.stop(signal.SIGKILL)
+        for worker in workers:
+            worker.result(timeout=60)
+    assert not load.unexpected, load.unexpected
+    acknowledged = load.acknowledged
 
     restarted = Server(data_dir, port, env)
     try:
@@ -201,7 +226,8 @@ def test_sigkill_mid_load_loses_no_acknowledged_credential(tmp_path: Path, env: 
                 f"{restarted.base}/credentials/verify", json={"verifiableCredential": credential}, timeout=30
             )
             assert verified.status_code == 200, verified.text
-        _issue_many(restarted.base, init["adminToken"], 20)
+        after = Load(restarted.base, init["adminToken"])
+        assert len(after.run(20)) == 20 and not after.unexpected
         total, revocation_slots, suspension_slots = _slots(database)
         assert total >= len(acknowledged) + 20
         assert revocation_slots == suspension_slots == total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,15 +97,17 @@ class Issuer:
     def url(self, purpose: str) -> str:
         return f"{LIST_URL}/{purpose}"
 
-    def list_credential(self, purpose: str, key: KeyPair | None = None) -> dict[str, Any]:
+    def list_credential(
+        self, purpose: str, key: KeyPair | None = None, *, valid_until: datetime = NOW + timedelta(hours=1)
+    ) -> dict[str, Any]:
         signer = key or self.key
         unsigned = status_list_credential(
             self.url(purpose),
             signer.did,
             purpose,
             self.bits[purpose],
-            valid_from=NOW - timedelta(hours=1),
-            valid_until=NOW + timedelta(hours=1),
+            valid_from=NOW - timedelta(hours=2),
+            valid_until=valid_until,
         )
         return issue_credential(unsigned, signer)
 
@@ -171,6 +174,30 @@ def test_tampered_list_fails(issuer: Issuer) -> None:
     assert _status_codes(issuer, issuer.credential()) == ["STATUS_VERIFICATION_ERROR"]
 
 
+def test_expired_list_fails(issuer: Issuer) -> None:
+    # A stale list, signed before the credential was revoked, must not vouch for it.
+    issuer.overrides[issuer.url("revocation")] = issuer.list_credential(
+        "revocation", valid_until=NOW - timedelta(seconds=1)
+    )
+    result = verify_credential(issuer.credential(), issuer.options())
+    assert list(result.codes) == ["STATUS_VERIFICATION_ERROR"]
+    assert result.errors[0].name == "status[0]" and result.errors[0].evidence["codes"] == ["EXPIRED"]
+
+
+def test_a_list_verified_earlier_is_refused_once_it_expires(issuer: Issuer) -> None:
+    issuer.overrides[issuer.url("revocation")] = issuer.list_credential(
+        "revocation", valid_until=NOW + timedelta(minutes=5)
+    )
+    checker = StatusListChecker(StaticStatusListFetcher(issuer.fetch), VerifyOptions(now=NOW))
+    credential = issuer.credential()
+    assert verify_credential(credential, VerifyOptions(now=NOW, status_checker=checker)).verified
+    later = NOW + timedelta(minutes=10)
+    checker.list_options = replace(checker.list_options, now=later)
+    result = verify_credential(credential, VerifyOptions(now=later, status_checker=checker))
+    assert list(result.codes) == ["STATUS_VERIFICATION_ERROR"]
+    assert result.errors[0].evidence["codes"] == ["EXPIRED"]
+
+
 def test_list_from_another_issuer_fails(issuer: Issuer) -> None:
     issuer.overrides[issuer.url("revocation")] = issuer.list_credential("revocation", key=KeyPair.generate())
     assert _status_codes(issuer, issuer.credential()) == ["STATUS_LIST_ISSUER_MISMATCH"]
@@ -222,29 +249,40 @@ def test_http_fetcher_caches_for_max_age_and_never_past_valid_until(
     issuer: Issuer, local_server: LocalServer
 ) -> None:
     url = f"{local_server.base}/status/revocation"
-    unsigned = status_list_credential(
-        url,
-        issuer.key.did,
-        "revocation",
-        new_list(),
-        valid_from=datetime.now(UTC) - timedelta(minutes=1),
-        valid_until=datetime.now(UTC) + timedelta(seconds=600),
-    )
-    local_server.json(
-        "/status/revocation", issue_credential(unsigned, issuer.key), **{"Cache-Control": "max-age=60"}
-    )
     clock = [datetime.now(UTC).timestamp()]
+
+    def serve(valid_for: timedelta, cache_control: str) -> None:
+        moment = datetime.fromtimestamp(clock[0], UTC)
+        unsigned = status_list_credential(
+            url,
+            issuer.key.did,
+            "revocation",
+            new_list(),
+            valid_from=moment - timedelta(minutes=1),
+            valid_until=moment + valid_for,
+        )
+        local_server.json(
+            "/status/revocation", issue_credential(unsigned, issuer.key), **{"Cache-Control": cache_control}
+        )
+
     fetcher = HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True), clock=lambda: clock[0])
+    serve(timedelta(seconds=600), "max-age=60")  # max-age binds
     fetcher.fetch(url)
     fetcher.fetch(url)
     assert local_server.hits["/status/revocation"] == 1
     clock[0] += 61
     fetcher.fetch(url)
     assert local_server.hits["/status/revocation"] == 2
-    local_server.json(
-        "/status/revocation", issue_credential(unsigned, issuer.key), **{"Cache-Control": "no-store"}
-    )
     clock[0] += 61
+    serve(timedelta(seconds=30), "max-age=600")  # validUntil binds, not the longer max-age
     fetcher.fetch(url)
+    fetcher.fetch(url)
+    assert local_server.hits["/status/revocation"] == 3
+    clock[0] += 31
     fetcher.fetch(url)
     assert local_server.hits["/status/revocation"] == 4
+    serve(timedelta(seconds=600), "no-store")
+    clock[0] += 601
+    fetcher.fetch(url)
+    fetcher.fetch(url)
+    assert local_server.hits["/status/revocation"] == 6

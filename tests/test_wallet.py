@@ -7,20 +7,27 @@ import json
 import os
 import socket
 import stat
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from service_harness import RunningService
 
 from accredit import KeyPair, VerifyOptions, issue_credential
 from accredit._dates import format_datetime
-from accredit.errors import AccreditError, UnsafeURLError, ValidationError
-from accredit.status import StaticStatusListFetcher, new_list, set_bit, status_entry, status_list_credential
+from accredit._http import FetchPolicy
+from accredit.dids import default_resolver
+from accredit.errors import UnsafeURLError, ValidationError
+from accredit.status import (
+    HTTPStatusListFetcher,
+    StaticStatusListFetcher,
+    new_list,
+    set_bit,
+    status_entry,
+    status_list_credential,
+)
 from accredit.trust import TrustedIssuer, TrustRegistry
 from accredit.verifier import UnsupportedQueryError, Verifier
 from accredit.wallet import (
@@ -33,6 +40,7 @@ from accredit.wallet import (
     RequestDomainMismatchError,
     Wallet,
     WalletDecryptionError,
+    WalletError,
     WalletExistsError,
     WalletNotFoundError,
 )
@@ -165,8 +173,10 @@ def test_create_and_open_refuse_misuse(wallet: Wallet, tmp_path: Path) -> None:
         Wallet.create(wallet.path, passphrase=PASSPHRASE, scrypt_n=FAST)
     with pytest.raises(WalletNotFoundError):
         Wallet.open(tmp_path / "nowhere", passphrase=PASSPHRASE)
-    with pytest.raises(AccreditError):
+    with pytest.raises(WalletError, match="scrypt parameters are out of range") as weak:
         Wallet.create(tmp_path / "weak", passphrase=PASSPHRASE, scrypt_n=2**10)
+    assert weak.value.code == "WALLET_ERROR" and weak.value.details["n"] == 2**10
+    assert not (tmp_path / "weak").exists()
 
 
 # --- the credential store ----------------------------------------------------------------------
@@ -297,56 +307,24 @@ def test_did_authentication_presents_no_credentials(
 
 # --- provisioning over the VC-API ---------------------------------------------------------------
 
-TOKEN = "provisioning-token-0123456789"
-
-
-class IssuerService:
-    """Just VC-API POST /credentials/issue, signing with accredit; on 127.0.0.1."""
-
-    def __init__(self, key: KeyPair) -> None:
-        self.key = key
-        self.bodies: list[Any] = []
-        app = Flask("test-issuer")
-        app.add_url_rule("/credentials/issue", view_func=self.issue, methods=["POST"])
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def problem(status: int, code: str, detail: str) -> Response:
-        body = {
-            "type": f"https://accredit.dev/problems/{code}",
-            "title": code,
-            "status": status,
-            "code": code,
-            "detail": detail,
-        }
-        return Response(json.dumps(body), status, mimetype="application/problem+json")
-
-    def issue(self) -> Response | tuple[Response, int]:
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return self.problem(401, "UNAUTHORIZED", "a valid bearer token is required")
-        body = request.get_json(silent=True)
-        self.bodies.append(body)
-        if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
-            return self.problem(400, "MALFORMED_INPUT", 'expected {"credential": {...}, "options": {...}}')
-        try:
-            vc = issue_credential(body["credential"], self.key)
-        except AccreditError as error:
-            return self.problem(400, error.code, error.message)
-        return jsonify({"verifiableCredential": vc}), 201
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+TOKEN = "acc_not-a-token_0123456789"  # never sent anywhere: refused before any connection
 
 
 @pytest.fixture
-def issuer_service(issuer: KeyPair) -> Iterator[IssuerService]:
-    service = IssuerService(issuer)
+def issuer_service(tmp_path: Path) -> Iterator[RunningService]:
+    """The real issuer service (tests/service_harness.py), did:web on 127.0.0.1."""
+    service = RunningService(tmp_path / "issuer", None)
     yield service
     service.close()
+
+
+def _issue_token(service: RunningService) -> str:
+    created = service.request(
+        "POST", "/tokens", token=service.admin_token, json={"name": "agent provisioning", "scopes": ["issue"]}
+    )
+    assert created.status_code == 201, created.text
+    token: str = created.json()["token"]
+    return token
 
 
 AGENT_CREDENTIAL = {
@@ -356,28 +334,32 @@ AGENT_CREDENTIAL = {
 }
 
 
-def test_request_credential_provisions_an_agent(
-    tmp_path: Path, issuer: KeyPair, issuer_service: IssuerService
-) -> None:
+def test_request_credential_provisions_an_agent(tmp_path: Path, issuer_service: RunningService) -> None:
     wallet = Wallet.create(tmp_path / "agent", passphrase=PASSPHRASE, scrypt_n=FAST)
-    vc = wallet.request_credential(issuer_service.base, AGENT_CREDENTIAL, token=TOKEN)
-    assert issuer_service.bodies[0]["options"] == {}
-    assert vc["issuer"] == issuer.did and vc["credentialSubject"]["id"] == wallet.did
+    vc = wallet.request_credential(issuer_service.base, AGENT_CREDENTIAL, token=_issue_token(issuer_service))
+    assert vc["issuer"] == issuer_service.did and vc["credentialSubject"]["id"] == wallet.did
     assert wallet.credentials() == [vc]
-    verifier = Verifier(trust=TrustRegistry([TrustedIssuer(issuer.did)]))
+    assert issuer_service.verify(vc).status_code == 200
+    verifier = Verifier(
+        trust=TrustRegistry([TrustedIssuer(issuer_service.did)]),
+        resolver=default_resolver(allow_private=True, allow_http=True),
+        status_fetcher=HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True)),
+    )
     assert verifier.verify_credential(vc).verified
 
 
 def test_request_credential_errors_carry_the_issuer_code(
-    wallet: Wallet, issuer_service: IssuerService
+    wallet: Wallet, issuer_service: RunningService
 ) -> None:
     with pytest.raises(IssuerRequestError) as raised:
-        wallet.request_credential(issuer_service.base, AGENT_CREDENTIAL, token="wrong-token")
+        wallet.request_credential(issuer_service.base, AGENT_CREDENTIAL, token="acc_wrong_token")
     assert (raised.value.status, raised.value.issuer_code) == (401, "UNAUTHORIZED")
-    assert raised.value.code == "ISSUER_REQUEST_FAILED" and "wrong-token" not in str(raised.value.to_dict())
+    assert raised.value.code == "ISSUER_REQUEST_FAILED" and "acc_wrong_token" not in str(
+        raised.value.to_dict()
+    )
     undefined = {**AGENT_CREDENTIAL, "@context": [V2]}  # actsFor is not defined by VC 2.0 alone
     with pytest.raises(IssuerRequestError) as raised:
-        wallet.request_credential(issuer_service.base, undefined, token=TOKEN)
+        wallet.request_credential(issuer_service.base, undefined, token=_issue_token(issuer_service))
     assert (raised.value.status, raised.value.issuer_code) == (400, "UNDEFINED_TERM")
     assert wallet.credentials() == []
 
@@ -385,11 +367,11 @@ def test_request_credential_errors_carry_the_issuer_code(
 def test_request_credential_refuses_unsafe_or_unreachable_issuers(wallet: Wallet) -> None:
     with pytest.raises(UnsafeURLError):
         wallet.request_credential("http://issuer.example", AGENT_CREDENTIAL, token=TOKEN)  # token in clear
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(IssuerRequestError) as raised:
-        wallet.request_credential(f"http://127.0.0.1:{port}", AGENT_CREDENTIAL, token=TOKEN, timeout=2)
+    with socket.socket() as bound_not_listening:  # held for the request: connections are refused
+        bound_not_listening.bind(("127.0.0.1", 0))
+        port = bound_not_listening.getsockname()[1]
+        with pytest.raises(IssuerRequestError) as raised:
+            wallet.request_credential(f"http://127.0.0.1:{port}", AGENT_CREDENTIAL, token=TOKEN, timeout=2)
     assert raised.value.status is None and TOKEN not in str(raised.value)
     assert not os.listdir(wallet.path / "credentials")
 

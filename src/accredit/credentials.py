@@ -20,8 +20,8 @@ from typing import Any, Literal
 from . import _json
 from ._dates import parse_datetime, require_aware, utcnow
 from .dids import Resolver, default_resolver
-from .errors import AccreditError, InputError, ValidationError
-from .jsonld import DocumentLoader, check_contexts, default_document_loader, expand
+from .errors import AccreditError, CanonicalizationLimitError, InputError, ValidationError
+from .jsonld import DocumentLoader, check_contexts, check_size, default_document_loader, expand
 from .keys import KeyPair
 from .proofs import RECOMMENDED_SUITES, create_proof, get_suite, proofs_of, verify_proofs
 from .proofs.ed25519_signature_2020 import ED25519_2020_CONTEXT
@@ -412,6 +412,19 @@ def _skip_all(reason: Check) -> list[Check]:
     ]
 
 
+def _size_refusal(document: Any) -> list[Check]:
+    """A failed ``size`` check for a document over the JSON-LD size limits, measured on the
+    JSON before it is copied or processed (issue 13); empty when within them."""
+    try:
+        check_size(document)
+    except CanonicalizationLimitError as error:
+        return [Check.from_error("size", error)] + [
+            Check.skipped(name, "NOT_CHECKED", "not checked: the document is too large")
+            for name in ("dataModel", "context", "proof")
+        ]
+    return []
+
+
 def _credential_checks(credential: dict[str, Any], options: VerifyOptions) -> list[Check]:
     try:
         validate_credential(credential)
@@ -443,6 +456,9 @@ def verify_credential(
     ``ValidationError`` for a naive ``now``.
     """
     opts = options or VerifyOptions(**kwargs)
+    refusal = _size_refusal(credential) if isinstance(credential, dict) else []
+    if refusal:
+        return VerificationResult.of("credential", refusal)
     document = _as_json_object(credential, "credential")
     return VerificationResult.of("credential", _credential_checks(document, opts))
 
@@ -472,6 +488,9 @@ def verify_presentation(
     like ``verify_credential``.
     """
     opts = options or VerifyOptions(**kwargs)
+    refusal = _size_refusal(presentation) if isinstance(presentation, dict) else []
+    if refusal:
+        return VerificationResult.of("presentation", refusal)
     document = _as_json_object(presentation, "presentation")
     try:
         validate_presentation(document)

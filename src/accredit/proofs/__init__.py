@@ -9,6 +9,7 @@ verified over the document carrying the proofs it names (a proof chain, §2.1.2)
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -90,10 +91,10 @@ def _context_list(document: Mapping[str, Any]) -> list[Any]:
 def _signed_document(
     unsecured: Mapping[str, Any], proof: Mapping[str, Any], all_proofs: Sequence[Any]
 ) -> dict[str, Any]:
-    """The document a proof signs: the unsecured document plus, for a proof chain, the
-    proofs named by ``previousProof`` (Data Integrity §4.2 step 4, §4.4)."""
-    document = dict(unsecured)
+    """The document a proof signs: the unsecured document itself or, for a proof chain, a
+    copy with the proofs named by ``previousProof`` (Data Integrity §4.2 step 4, §4.4)."""
     previous = proof.get("previousProof")
+    document = dict(unsecured)
     if previous is not None:
         wanted = [previous] if isinstance(previous, str) else previous
         if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
@@ -105,20 +106,39 @@ def _signed_document(
     return document
 
 
-def _hash_data(
-    suite: Cryptosuite,
-    unsecured: Mapping[str, Any],
-    proof_config: Mapping[str, Any],
-    loader: DocumentLoader,
-) -> bytes:
-    # The proof configuration is canonicalized in the document's context (§3.3.5 of
-    # vc-di-eddsa), and its hash comes first.
-    config = {k: v for k, v in proof_config.items() if k != "proofValue"}
-    config.setdefault("@context", unsecured["@context"])
-    return (
-        hashlib.sha256(suite.canonicalize(config, loader)).digest()
-        + hashlib.sha256(suite.canonicalize(unsecured, loader)).digest()
-    )
+class _Digests:
+    """SHA-256 of canonical forms, each computed once per proof set: N proofs over one
+    document canonicalize it once, and proofs whose configurations differ only in their
+    proofValue canonicalize that configuration once (issue 13). A refusal is remembered too.
+    """
+
+    def __init__(self, loader: DocumentLoader) -> None:
+        self._loader = loader
+        self._seen: dict[str, bytes | AccreditError] = {}
+
+    def of(self, suite: Cryptosuite, document: Mapping[str, Any]) -> bytes:
+        key = suite.name + json.dumps(document, sort_keys=True, ensure_ascii=False)
+        found = self._seen.get(key)
+        if found is None:
+            try:
+                found = hashlib.sha256(suite.canonicalize(document, self._loader)).digest()
+            except AccreditError as error:
+                found = error
+            self._seen[key] = found
+        if isinstance(found, AccreditError):
+            raise found
+        return found
+
+    def hash_data(
+        self, suite: Cryptosuite, unsecured: Mapping[str, Any], proof_config: Mapping[str, Any]
+    ) -> bytes:
+        # The proof configuration is canonicalized in the document's context (§3.3.5 of
+        # vc-di-eddsa), and its hash comes first. The document goes first here so that one
+        # over the size limits is refused before any JSON-LD work.
+        document = self.of(suite, unsecured)
+        config = {k: v for k, v in proof_config.items() if k != "proofValue"}
+        config.setdefault("@context", unsecured["@context"])
+        return self.of(suite, config) + document
 
 
 def create_proof(
@@ -174,7 +194,7 @@ def create_proof(
         proof["@context"] = document["@context"]
     unsecured = {k: v for k, v in document.items() if k != "proof"}
     signed = _signed_document(unsecured, proof, proofs_of(document))
-    signature = key.sign(_hash_data(cryptosuite, signed, proof, document_loader))
+    signature = key.sign(_Digests(document_loader).hash_data(cryptosuite, signed, proof))
     proof["proofValue"] = multibase_encode(signature)
     return proof
 
@@ -203,6 +223,7 @@ def verify_proofs(
     if len(proofs) > MAX_PROOFS:
         return [Check.failed("proof", "MALFORMED_PROOF_ERROR", f"more than {MAX_PROOFS} proofs")]
     unsecured = {k: v for k, v in document.items() if k != "proof"}
+    digests = _Digests(document_loader)
     checks: list[Check] = []
     for index, proof in enumerate(proofs):
         name = "proof" if len(proofs) == 1 else f"proof[{index}]"
@@ -213,7 +234,7 @@ def verify_proofs(
             purpose,
             controller,
             resolver,
-            document_loader,
+            digests,
             accepted_suites,
             now or utcnow(),
         )
@@ -232,13 +253,13 @@ class _ProofVerifier:
         purpose: str,
         controller: str,
         resolver: Resolver,
-        loader: DocumentLoader,
+        digests: _Digests,
         accepted_suites: Collection[str],
         now: datetime,
     ) -> None:
         self.name, self.unsecured, self.all_proofs = name, unsecured, all_proofs
         self.purpose, self.controller, self.resolver = purpose, controller, resolver
-        self.loader, self.accepted_suites, self.now = loader, accepted_suites, now
+        self.digests, self.accepted_suites, self.now = digests, accepted_suites, now
 
     def run(self, proof: Any, challenge: str | None, domain: str | None) -> list[Check]:
         try:
@@ -354,7 +375,7 @@ class _ProofVerifier:
             )
             if public_key.type != suite.key_type:
                 raise MalformedProofError(f"{suite.name} needs an {suite.key_type} key")
-            data = _hash_data(suite, self._signed_document(suite, proof), proof, self.loader)
+            data = self.digests.hash_data(suite, self._signed_document(suite, proof), proof)
         except AccreditError as error:
             return Check.from_error(self.name, error)
         if not public_key.verify(signature, data):
