@@ -162,13 +162,26 @@ class _WholeRequests:
             pass
 
 
-async def _serve(app: Any, listener: Listener, limits: Limits, tls: ssl.SSLContext | None) -> None:
+def catch_stop_signals() -> threading.Event:
+    """From now on SIGTERM and SIGINT set the returned event instead of killing the process, so
+    a stop that arrives while the server starts is a graceful stop too."""
+    requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: requested.set())
+    return requested
+
+
+async def _serve(
+    app: Any, listener: Listener, limits: Limits, tls: ssl.SSLContext | None, requested: threading.Event
+) -> None:
     loop = asyncio.get_running_loop()
     # Hypercorn runs WSGI apps on the default executor: bound it.
     loop.set_default_executor(ThreadPoolExecutor(limits.threads, thread_name_prefix="accredit"))
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if requested.is_set():
+        stop.set()
     listener.set_limit(limits.max_connections)
     sockets = Sockets([listener], [], []) if tls else Sockets([], [listener], [])
     config = _config(limits, tls)
@@ -177,14 +190,22 @@ async def _serve(app: Any, listener: Listener, limits: Limits, tls: ssl.SSLConte
     )
 
 
-def serve(make_app: Any, listener: Listener, limits: Limits, tls: ssl.SSLContext | None, workers: int) -> int:
+def serve(
+    make_app: Any,
+    listener: Listener,
+    limits: Limits,
+    tls: ssl.SSLContext | None,
+    workers: int,
+    requested: threading.Event,
+) -> int:
     """Serve the WSGI app made by ``make_app()`` on ``listener`` until SIGTERM or SIGINT, then
-    drain in-flight requests for ``limits.graceful_timeout`` seconds. Returns an exit code.
+    drain in-flight requests for ``limits.graceful_timeout`` seconds (also if ``requested``, from
+    ``catch_stop_signals``, was set while starting). Returns an exit code.
 
     With ``workers`` > 1 the process forks that many workers, each making its own app (its own
     database connections) and sharing the listening socket; the parent forwards SIGTERM."""
     if workers <= 1:
-        asyncio.run(_serve(make_app(), listener, limits, tls))
+        asyncio.run(_serve(make_app(), listener, limits, tls, requested))
         return 0
     children = []
     for _ in range(workers):
@@ -192,7 +213,7 @@ def serve(make_app: Any, listener: Listener, limits: Limits, tls: ssl.SSLContext
         if pid == 0:  # the worker
             code = 1
             try:
-                asyncio.run(_serve(make_app(), listener, limits, tls))
+                asyncio.run(_serve(make_app(), listener, limits, tls, requested))
                 code = 0
             finally:
                 os._exit(code)
@@ -208,6 +229,8 @@ def serve(make_app: Any, listener: Listener, limits: Limits, tls: ssl.SSLContext
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    if requested.is_set():
+        forward(signal.SIGTERM, None)
     code = 0
     remaining = set(children)
     while remaining:

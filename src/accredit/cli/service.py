@@ -194,6 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     tls = _tls(args)
+    requested = _server.catch_stop_signals()
     listener = _listen(args.host, args.port)  # before the banner: we know the port is ours
     scheme = "https" if tls else "http"
     port = listener.getsockname()[1]
@@ -234,8 +235,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if args.workers > 1:
         issuer.store.close()  # each worker opens its own database connections after the fork
-        return _server.serve(lambda: create_app(config), listener, limits, tls, args.workers)
-    return _server.serve(lambda: app, listener, limits, tls, 1)
+        return _server.serve(lambda: create_app(config), listener, limits, tls, args.workers, requested)
+    return _server.serve(lambda: app, listener, limits, tls, 1, requested)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
