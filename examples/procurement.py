@@ -53,7 +53,7 @@ class SuspensionList:
             valid_from=NOW - timedelta(minutes=5),
             valid_until=NOW + timedelta(minutes=5),
         )
-        return issue_credential(unsigned, self.key)
+        return issue_credential(unsigned, self.key, created=NOW)
 
 
 def expect(label: str, decision: Decision, outcome: str, code: str | None = None) -> bool:
@@ -82,6 +82,7 @@ def main() -> int:
             valid_until=NOW + timedelta(days=365),
         ),
         acme,
+        created=NOW,
     )
     mandate = issue_credential(
         mandate_credential(
@@ -97,6 +98,7 @@ def main() -> int:
             counterparties=Counterparties.of(globex.did, "suppliers.example"),
         ),
         acme,
+        created=NOW,
     )
     print("Acme issued an AgentCredential and a mandate: contract.sign up to 250000.00 USD, listed vendors")
 
@@ -107,7 +109,9 @@ def main() -> int:
     status = StatusListChecker(StaticStatusListFetcher(kill_switch.fetch), VerifyOptions(now=NOW))
     options = VerifyOptions(now=NOW, status_checker=status)
     challenge, domain = secrets.token_urlsafe(16), "globex.example"
-    presentation = sign_presentation([identity, mandate], agent, challenge=challenge, domain=domain)
+    presentation = sign_presentation(
+        [identity, mandate], agent, challenge=challenge, domain=domain, created=NOW
+    )
     print("The agent presented its credentials, bound to Globex's challenge")
 
     def ask(amount: str) -> Decision:

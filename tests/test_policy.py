@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import sign_as_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,6 +43,11 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CHALLENGE, DOMAIN = "n-0S1-globex", "globex.example"
 VENDOR = "did:web:globex.example"
 AGENT_TYPES = frozenset({"AgentCredential", "MandateCredential"})
+
+
+@pytest.fixture(autouse=True)
+def _signed_as_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_as_of(monkeypatch, NOW)
 
 
 class World:
@@ -132,6 +138,7 @@ class World:
         holder: KeyPair | None = None,
         options: VerifyOptions | None = None,
         trust: TrustRegistry | None = None,
+        non_monetary: frozenset[str] = frozenset(),
         **request: Any,
     ) -> Decision:
         presentation = sign_presentation(
@@ -140,7 +147,9 @@ class World:
             challenge=CHALLENGE,
             domain=DOMAIN,
         )
-        return self.authorize(presentation, options=options, trust=trust, **request)
+        return self.authorize(
+            presentation, options=options, trust=trust, non_monetary=non_monetary, **request
+        )
 
     def authorize(
         self,
@@ -148,6 +157,7 @@ class World:
         *,
         options: VerifyOptions | None = None,
         trust: TrustRegistry | None = None,
+        non_monetary: frozenset[str] = frozenset(),
         **request: Any,
     ) -> Decision:
         fields: dict[str, Any] = {
@@ -164,6 +174,7 @@ class World:
             options=options or self.options(),
             challenge=CHALLENGE,
             domain=DOMAIN,
+            non_monetary=non_monetary,
         )
 
 
@@ -195,7 +206,12 @@ def test_a_request_within_the_mandate_is_allowed(world: World) -> None:
     ("request_fields", "outcome", "reasons"),
     [
         ({"action": "payment.initiate"}, "deny", [("request.action", "ACTION_NOT_PERMITTED")]),
-        ({"action": "procurement.negotiate", "amount": None, "currency": None}, "allow", []),
+        # Omitting the amount skips no limit: the mandate limits amounts, so one is required.
+        (
+            {"action": "procurement.negotiate", "amount": None, "currency": None},
+            "deny",
+            [("request.amount", "AMOUNT_REQUIRED")],
+        ),
         ({"amount": Decimal("200000.00")}, "allow", []),  # at the threshold, not above it
         ({"amount": Decimal("200000.01")}, "escalate", [("request.escalation", "ESCALATION_REQUIRED")]),
         ({"amount": Decimal("250000")}, "escalate", [("request.escalation", "ESCALATION_REQUIRED")]),
@@ -235,6 +251,17 @@ def test_requests_against_the_mandate(
 ) -> None:
     decision = world.decide(**request_fields)
     assert (decision.decision, failing(decision)) == (outcome, reasons)
+
+
+def test_an_action_the_verifier_declares_non_monetary_needs_no_amount(world: World) -> None:
+    request = {"action": "procurement.negotiate", "amount": None, "currency": None}
+    assert failing(world.decide(**request)) == [("request.amount", "AMOUNT_REQUIRED")]
+    assert world.decide(non_monetary={"procurement.negotiate"}, **request).decision == "allow"
+    # Declaring one action non-monetary does not free another.
+    signing = {"action": "contract.sign", "amount": None, "currency": None}
+    assert failing(world.decide(non_monetary={"procurement.negotiate"}, **signing)) == [
+        ("request.amount", "AMOUNT_REQUIRED")
+    ]
 
 
 def test_the_kill_switch_denies_the_same_presentation(world: World) -> None:

@@ -440,6 +440,7 @@ def _credential_checks(credential: dict[str, Any], options: VerifyOptions) -> li
         document_loader=options.document_loader,
         accepted_suites=options.accepted_suites,
         now=options.moment(),
+        max_clock_skew=options.max_clock_skew,
     )
     checks += _validity_checks(credential, options)
     checks += _status_checks(credential, options)
@@ -508,6 +509,7 @@ def verify_presentation(
         challenge=challenge,
         domain=domain,
         now=opts.moment(),
+        max_clock_skew=opts.max_clock_skew,
     )
     for index, credential in enumerate(embedded_credentials(document)):
         prefix = f"verifiableCredential[{index}]"

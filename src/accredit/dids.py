@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-import requests
-
 from ._http import FetchPolicy, fetch_json
 from .errors import (
     AccreditError,
@@ -174,14 +172,13 @@ def url_to_did_web(url: str) -> str:
 class DIDWebResolver:
     """Resolves did:web over HTTPS under ``policy`` (SSRF-safe by default)."""
 
-    def __init__(self, policy: FetchPolicy | None = None, session: requests.Session | None = None) -> None:
+    def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
-        self.session = session
 
     def resolve(self, did: str) -> dict[str, Any]:
         url = did_web_to_url(did, scheme="http" if self.policy.allow_http and _is_local(did) else "https")
         try:
-            document = fetch_json(url, self.policy, self.session).document
+            document = fetch_json(url, self.policy).document
         except AccreditError as error:
             raise DIDResolutionError(
                 f"cannot resolve {did}: {error.message}", did=did, cause=error.code
@@ -267,12 +264,11 @@ def default_resolver(
     *,
     allow_private: bool = False,
     allow_http: bool = False,
-    session: requests.Session | None = None,
 ) -> Resolver:
     """did:key and did:web with caching. ``allow_private``/``allow_http`` are for tests on
     127.0.0.1 and closed networks only."""
     policy = FetchPolicy(allow_private=allow_private, allow_http=allow_http)
-    return CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy, session)}))
+    return CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy)}))
 
 
 @functools.cache

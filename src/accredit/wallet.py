@@ -437,7 +437,7 @@ class Wallet:
             amount=amount,
             object_ref=object_ref,
         )
-        receipt = issue_credential(unsigned, self._key)
+        receipt = issue_credential(unsigned, self._key, created=self._now())
         _private_dir(self.path / RECEIPTS_DIR)
         try:
             _write_new(self.path / RECEIPTS_DIR / f"{len(held):09d}.json", _dumps(receipt))
@@ -488,7 +488,7 @@ class Wallet:
                 "the wallet holds no currently valid credential for the request", unmet=unmet
             )
         return sign_presentation(
-            selected, self._key, challenge=parsed.challenge, domain=parsed.domain, suite=suite
+            selected, self._key, challenge=parsed.challenge, domain=parsed.domain, suite=suite, created=now
         )
 
     # --- provisioning --------------------------------------------------------------------------

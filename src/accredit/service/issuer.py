@@ -379,7 +379,9 @@ class Issuer:
             valid_from=now - LIST_BACKDATE,
             valid_until=now + LIST_VALIDITY,
         )
-        signed = issue_credential(unsigned, self.signing_key())
+        # Created when its validity starts: a verifier slightly behind must not see the proof
+        # of a fresh list as created in its future.
+        signed = issue_credential(unsigned, self.signing_key(), created=now - LIST_BACKDATE)
         # Serve it until halfway to validUntil, so verifiers never get a nearly stale list.
         self._lists[list_id] = (
             row["version"],
