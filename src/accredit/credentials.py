@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from . import _json
 from ._dates import parse_datetime, require_aware, utcnow
-from .dids import Resolver, default_resolver
+from .dids import Resolver, shared_resolver
 from .errors import AccreditError, CanonicalizationLimitError, InputError, ValidationError
 from .jsonld import DocumentLoader, check_contexts, check_size, default_document_loader, expand
 from .keys import KeyPair
@@ -343,7 +343,7 @@ class VerifyOptions:
     ``status_checker``.
     """
 
-    resolver: Resolver = field(default_factory=default_resolver)
+    resolver: Resolver = field(default_factory=shared_resolver)
     document_loader: DocumentLoader = field(default_factory=default_document_loader)
     now: datetime | None = None
     max_clock_skew: timedelta = timedelta(0)

@@ -44,6 +44,7 @@ __all__ = [
     "did_web_to_url",
     "resolve",
     "resolve_verification_method",
+    "shared_resolver",
     "split_did_url",
     "url_to_did_web",
 ]
@@ -93,7 +94,7 @@ def split_did_url(did_url: Any) -> tuple[str, str | None]:
 def _x25519_from_ed25519(raw: bytes) -> bytes:
     """The Montgomery u-coordinate of an Edwards point: u = (1 + y) / (1 − y) mod p (RFC 7748 §4.1)."""
     y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
-    u = (1 + y) * pow(1 - y, _P - 2, _P) % _P
+    u = (1 + y) * pow(1 - y, -1, _P) % _P
     return u.to_bytes(32, "little")
 
 
@@ -272,13 +273,16 @@ def default_resolver(
 
 
 @functools.cache
-def _shared_resolver() -> Resolver:
+def shared_resolver() -> Resolver:
+    """The process's one default resolver: did:key and did:web (public addresses only, each
+    fetch under one deadline), at most 1024 documents cached for five minutes. Verification
+    uses it unless given another, so each DID is resolved and its key decoded once."""
     return default_resolver()
 
 
 def resolve(did: str, resolver: Resolver | None = None) -> dict[str, Any]:
     """Resolve ``did`` (did:key, did:web) to its DID document. Raises ``DIDError`` subclasses."""
-    return (resolver or _shared_resolver()).resolve(did)
+    return (resolver or shared_resolver()).resolve(did)
 
 
 # --- verification methods -------------------------------------------------------------------

@@ -41,9 +41,8 @@ from cachetools import LRUCache
 from pyld import canon
 from pyld.context_resolver import ContextResolver
 from pyld.documentloader.frozen import BUNDLED_CONTEXTS
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE
+from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdProcessor
 from pyld.jsonld import JsonLdError as PyLdError
-from pyld.jsonld import JsonLdProcessor
 
 from .errors import (
     AccreditError,
@@ -371,27 +370,30 @@ def check_contexts(
 def _unsafe_terms(expanded: Any) -> list[str]:
     """What safe mode refuses in an expanded document, which RDF would drop or alter:
     ``@type``/``@id`` values that are not absolute IRIs or blank nodes (terms the context did
-    not define), properties that are blank node ids, and ``@direction`` on strings."""
+    not define), properties that are not absolute IRIs (blank node ids included), ``@direction``
+    on strings, and malformed language tags or datatypes."""
     bad: list[str] = []
     stack = [expanded]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
+        elif isinstance(item, dict) and "@value" in item:
+            if "@direction" in item:
+                bad.append("@direction")
+            if "@language" in item and not _LANGUAGE.match(str(item["@language"])):
+                bad.append(f"@language {str(item['@language'])[:40]!r}")
+            datatype = item.get("@type", "@json")
+            if datatype != "@json" and not (isinstance(datatype, str) and _IRI.match(datatype)):
+                bad.append(str(datatype)[:200])
         elif isinstance(item, dict):
-            if "@value" in item:
-                if "@direction" in item:
-                    bad.append("@direction")
-                if "@language" in item and not _LANGUAGE.match(str(item["@language"])):
-                    bad.append(f"@language {str(item['@language'])[:40]!r}")
-                continue
             for key, value in item.items():
                 if key in ("@type", "@id"):
                     for iri in value if isinstance(value, list) else [value]:
                         if isinstance(iri, str) and not (_IRI.match(iri) or iri.startswith("_:")):
-                            bad.append(iri)
-                elif key.startswith("_:"):
-                    bad.append(key)
+                            bad.append(iri[:200])
+                elif not (key.startswith("@") or _IRI.match(key)):
+                    bad.append(key[:200])  # "_:x": RDF has no blank-node predicates
                 else:
                     stack.append(value)
     return bad
@@ -529,8 +531,11 @@ _CONTROL_ESCAPES = {
 }
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _escape_controls(nquads: list[str]) -> list[str]:
-    return sorted(nquad.translate(_CONTROL_ESCAPES) for nquad in nquads)
+    return sorted(nquad.translate(_CONTROL_ESCAPES) if _CONTROL.search(nquad) else nquad for nquad in nquads)
 
 
 class _BoundedURDNA2015(canon.URDNA2015):  # type: ignore[misc]
@@ -557,6 +562,12 @@ class _BoundedURDNA2015(canon.URDNA2015):  # type: ignore[misc]
     def hash_nquads(self, nquads: list[str]) -> str:
         digest: str = super().hash_nquads(_escape_controls(nquads))
         return digest
+
+    def modify_first_degree_component(self, id_: str, component: Any, key: str) -> Any:
+        # pyld deep-copies the component; a shallow copy is all the relabelling needs.
+        if component["type"] != "blank node":
+            return component
+        return {"type": "blank node", "value": "_:a" if component["value"] == id_ else "_:z"}
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
         self._charge(1)
