@@ -375,10 +375,11 @@ def test_holder_must_be_the_signer(presented: tuple[dict[str, Any], KeyPair]) ->
     assert "INVALID_VERIFICATION_METHOD" in codes(
         verify_presentation(vp, challenge="nonce-123", domain="vendor.example", now=NOW)
     )
+    # Without holder the signer is taken as the holder; the signed holder was removed, though.
     del vp["holder"]
-    assert "HOLDER_MISMATCH" in codes(
-        verify_presentation(vp, challenge="nonce-123", domain="vendor.example", now=NOW)
-    )
+    assert codes(verify_presentation(vp, challenge="nonce-123", domain="vendor.example", now=NOW)) == [
+        "PROOF_INVALID"
+    ]
 
 
 def test_embedded_credentials_are_verified_too(issuer: KeyPair) -> None:

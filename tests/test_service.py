@@ -155,7 +155,15 @@ def test_presentation_verification_binds_challenge(service: RunningService) -> N
     [
         ({**agent_credential("did:example:a"), "issuer": "did:example:forged"}, None, "PROTECTED_PROPERTY"),
         (
-            {**agent_credential("did:example:a"), "credentialStatus": {"type": "X"}},
+            {
+                **agent_credential("did:example:a"),
+                "credentialStatus": {
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": "revocation",
+                    "statusListCredential": "{base}/status/1",
+                    "statusListIndex": "7",
+                },
+            },
             None,
             "PROTECTED_PROPERTY",
         ),
@@ -169,7 +177,7 @@ def test_presentation_verification_binds_challenge(service: RunningService) -> N
             "UNKNOWN_CONTEXT",
         ),
         (
-            {"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {"name": "x"}},
+            {"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": [{"id": "did:e:a"}, {}]},
             None,
             "INVALID_DOCUMENT",
         ),
@@ -184,6 +192,7 @@ def test_bad_issue_requests_are_refused_with_a_code_and_store_nothing(
     service: RunningService, credential: dict[str, Any], options: dict[str, Any] | None, code: str
 ) -> None:
     before = len(service.issuer.audit_entries(limit=1000))
+    credential = json.loads(json.dumps(credential).replace("{base}", service.base))
     response = service.issue(credential, **(options or {}))
     assert response.status_code == 400, response.text
     assert response.json()["code"] == code
