@@ -369,3 +369,14 @@ def test_a_warm_verification_fetches_and_processes_no_context(monkeypatch: pytes
     assert work.fetches == []
     assert work.contexts_processed == []
     assert len(work.expansions) == 2  # the document and its proof configuration, once each
+
+
+def test_an_inline_context_is_cached_by_its_content_not_its_identity() -> None:
+    # The loader's own contexts never change, so they are cached by identity; a document's
+    # inline context belongs to its caller, who may change it between two calls.
+    loader = DocumentLoader()
+    document = _credential({"claim": "x"}, {"claim": "https://a.example#claim"})
+    assert "a.example#claim" in canonicalize(document, loader)
+    document["@context"][1]["claim"] = "https://b.example#claim"
+    nquads = canonicalize(document, loader)
+    assert "b.example#claim" in nquads and "a.example#claim" not in nquads

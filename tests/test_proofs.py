@@ -16,7 +16,8 @@ import pytest
 
 from accredit import keys
 from accredit._dates import parse_datetime
-from accredit.dids import StaticResolver, default_resolver, did_key_document
+from accredit.credentials import VerifyOptions
+from accredit.dids import StaticResolver, default_resolver, did_key_document, shared_resolver
 from accredit.errors import ProofError, UnsupportedCryptosuiteError
 from accredit.jsonld import DocumentLoader
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
@@ -378,3 +379,8 @@ def test_each_key_is_decoded_and_checked_once(loader: DocumentLoader) -> None:
         assert [c.code for c in checks if c.code] == []
     assert decodes.cache_info().misses - before[0] == 1
     assert small_order_checks.cache_info().misses - before[1] == 1
+
+
+def test_verification_uses_one_resolver_per_process_by_default() -> None:
+    # A resolver per call cached nothing across calls: every verification resolved again.
+    assert VerifyOptions().resolver is VerifyOptions().resolver is shared_resolver()

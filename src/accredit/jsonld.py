@@ -20,6 +20,10 @@ canonicalization has no work limit. This module closes each of those gaps:
 - ``canonicalize`` expands once and builds the RDF dataset from that expansion in linear
   time; it bounds the quads, the RDFC-1.0 work and the wall time (one deadline that
   interrupts expansion, conversion and canonicalization alike).
+
+RDFC-1.0 itself stays pyld's Python algorithm under that budget: a native canonicalizer
+(pyoxigraph) could be neither interrupted by the deadline nor charged against the work budget,
+and it differs from the reference implementation on some literals.
 """
 
 from __future__ import annotations
@@ -149,6 +153,8 @@ class DocumentLoader:
         sources.update(extra or {})
         self._sources = sources
         self._documents: dict[str, dict[str, Any]] = {}
+        self._parts: set[int] = set()  # ids of the objects and arrays inside those documents
+        self._loading = threading.Lock()  # each document is parsed once, even under threads
         self.contexts = _ProcessedContexts(context_cache_size)
 
     @property
@@ -160,22 +166,40 @@ class DocumentLoader:
         """The parsed context at ``url`` (shared: do not modify). Raises ``UnknownContextError``
         outside the allowlist."""
         document = self._documents.get(url) if isinstance(url, str) else None
-        if document is None:
-            source = self._sources.get(url) if isinstance(url, str) else None
-            if source is None:
-                raise UnknownContextError(
-                    f"context {url!r} is not one this verifier knows; contexts are never fetched",
-                    url=str(url),
-                )
-            if isinstance(source, Path):
-                document = json.loads(source.read_text(encoding="utf-8"))
-            else:
-                document = json.loads(json.dumps(source))  # a private copy of a caller's mapping
-            self._documents[url] = document
-        return document
+        if document is not None:
+            return document
+        source = self._sources.get(url) if isinstance(url, str) else None
+        if source is None:
+            raise UnknownContextError(
+                f"context {url!r} is not one this verifier knows; contexts are never fetched",
+                url=str(url),
+            )
+        with self._loading:
+            if url not in self._documents:
+                if isinstance(source, Path):
+                    parsed = json.loads(source.read_text(encoding="utf-8"))
+                else:
+                    parsed = json.loads(json.dumps(source))  # a private copy of a caller's mapping
+                self._parts.update(id(part) for part in _containers(parsed))
+                self._documents[url] = parsed
+            return self._documents[url]
+
+    def owns(self, value: Any) -> bool:
+        """True if ``value`` is an object or array inside one of this loader's documents."""
+        return id(value) in self._parts
 
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
         return {"contextUrl": None, "documentUrl": url, "document": self.document(url), "tag": "static"}
+
+
+def _containers(document: Any) -> list[Any]:
+    found, stack = [], [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict | list):
+            found.append(item)
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return found
 
 
 @functools.cache
@@ -277,14 +301,20 @@ def _pyld_call(operation: str, function: Any, *args: Any) -> Any:
         raise JsonLdError(f"JSON-LD {operation} failed: {type(error).__name__}") from None
 
 
-def _local_context_key(local: Any) -> tuple[Any, Any]:
-    """A cache key for a local context and the object the entry must hold to stay valid:
-    URLs are their own key; an object is keyed by identity, kept alive by its entry."""
+def _local_context_key(local: Any, loader: DocumentLoader) -> tuple[Any, Any]:
+    """A cache key for a local context and the object the entry must hold to stay valid.
+
+    URLs are their own key. A scoped context inside one of the loader's documents (never
+    modified) is keyed by identity, held by its entry; any other object, such as an inline
+    context of the document being expanded, by its content, which its owner may change.
+    """
     if isinstance(local, str):
         return local, None
     if isinstance(local, list) and all(isinstance(entry, str) for entry in local):
         return tuple(local), None
-    return id(local), local
+    if loader.owns(local):
+        return id(local), local
+    return json.dumps(local, sort_keys=True, default=repr), None
 
 
 class _Expander(JsonLdProcessor):  # type: ignore[misc]
@@ -293,7 +323,7 @@ class _Expander(JsonLdProcessor):  # type: ignore[misc]
     def __init__(self, loader: DocumentLoader, deadline: _Deadline) -> None:
         self.dropped: list[str] = []
         super().__init__(on_property_dropped=lambda term: self.dropped.append(str(term)))
-        self._contexts = loader.contexts
+        self._loader = loader
         self._deadline = deadline
 
     def _expand(self, *args: Any, **kwargs: Any) -> Any:
@@ -313,12 +343,12 @@ class _Expander(JsonLdProcessor):  # type: ignore[misc]
         arguments = (override_protected, propagate, validate_scoped)
         if cycles is not None:  # pyld validating a scoped context from inside a definition
             return super()._process_context(active_ctx, local_ctx, options, *arguments, cycles)
-        local_key, local = _local_context_key(local_ctx)
+        local_key, local = _local_context_key(local_ctx, self._loader)
         key = (id(active_ctx), local_key, arguments)
-        processed = self._contexts.get(key, active_ctx, local)
+        processed = self._loader.contexts.get(key, active_ctx, local)
         if processed is None:
             processed = super()._process_context(active_ctx, local_ctx, options, *arguments)
-            self._contexts.put(key, active_ctx, local, processed)
+            self._loader.contexts.put(key, active_ctx, local, processed)
         return processed
 
 

@@ -91,10 +91,10 @@ def _context_list(document: Mapping[str, Any]) -> list[Any]:
 def _signed_document(
     unsecured: Mapping[str, Any], proof: Mapping[str, Any], all_proofs: Sequence[Any]
 ) -> dict[str, Any]:
-    """The document a proof signs: the unsecured document itself or, for a proof chain, a
-    copy with the proofs named by ``previousProof`` (Data Integrity §4.2 step 4, §4.4)."""
-    previous = proof.get("previousProof")
+    """The document a proof signs: the unsecured document plus, for a proof chain, the
+    proofs named by ``previousProof`` (Data Integrity §4.2 step 4, §4.4)."""
     document = dict(unsecured)
+    previous = proof.get("previousProof")
     if previous is not None:
         wanted = [previous] if isinstance(previous, str) else previous
         if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
@@ -117,7 +117,8 @@ class _Digests:
         self._seen: dict[str, bytes | AccreditError] = {}
 
     def of(self, suite: Cryptosuite, document: Mapping[str, Any]) -> bytes:
-        key = suite.name + json.dumps(document, sort_keys=True, ensure_ascii=False)
+        # default=repr: a library caller may pass values JSON cannot spell; the suite refuses them.
+        key = suite.name + json.dumps(document, sort_keys=True, ensure_ascii=False, default=repr)
         found = self._seen.get(key)
         if found is None:
             try:
