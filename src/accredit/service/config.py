@@ -6,6 +6,8 @@ the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCRE
 (seal keys with a passphrase instead of the ``master.key`` file in the data directory),
 ``ACCREDIT_MASTER_KEY_FILE`` (keep the master key file outside the data directory, e.g. on a
 separate volume or a secrets mount: a copy of the data directory alone then opens nothing),
+``ACCREDIT_BASE_URL`` (the URL clients reach the service at, named in credential ids and status
+list URLs; ``accredit serve`` and ``accredit init`` apply it, and a change is audited),
 ``ACCREDIT_VERIFY_SUITES`` (comma-separated cryptosuites the verify routes accept; default
 eddsa-rdfc-2022,eddsa-jcs-2022; add Ed25519Signature2020 for older peers),
 ``ACCREDIT_MAX_BACKDATE_SECONDS`` (how far in the past an issued credential's validity may
@@ -56,6 +58,7 @@ class ServiceConfig:
     master_key_file: Path | None = field(
         default_factory=lambda: Path(p) if (p := os.environ.get("ACCREDIT_MASTER_KEY_FILE")) else None
     )
+    base_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_BASE_URL") or None)
     # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
     allow_private_fetch: bool = False
     max_body_bytes: int = 1_000_000

@@ -142,7 +142,8 @@ def _version(credential: Mapping[str, Any]) -> Literal[1, 2]:
     contexts = credential.get("@context")
     if not isinstance(contexts, list) or not contexts or contexts[0] not in (CREDENTIALS_V2, CREDENTIALS_V1):
         raise ValidationError(
-            f"@context must be a list starting with {CREDENTIALS_V2!r} (VC 2.0) or {CREDENTIALS_V1!r} (VC 1.1)",
+            f"@context must be a list starting with {CREDENTIALS_V2!r} (VC 2.0) "
+            f"or {CREDENTIALS_V1!r} (VC 1.1)",
             field="@context",
         )
     return data_model_version(credential)
@@ -180,7 +181,7 @@ def _check_caller_status(document: Mapping[str, Any], issuer: Issuer) -> None:
     status = document.get("credentialStatus")
     if status is None:
         return
-    own_lists = issuer.list_url(0)[:-1]
+    own_lists = f"{issuer.base_url}/status/"
     for entry in status if isinstance(status, list) else [status]:
         list_url = entry.get("statusListCredential") if isinstance(entry, dict) else None
         if isinstance(list_url, str) and list_url.startswith(own_lists):
