@@ -21,6 +21,10 @@ _RULES = {
     "/credentials/<path:credential_id>": "/credentials/{credentialId}",
     "/agents/<path:agent_did>/suspend": "/agents/{agentDid}/suspend",
     "/agents/<path:agent_did>/reinstate": "/agents/{agentDid}/reinstate",
+    "/agents/<path:agent_did>": "/agents/{agentDid}",
+    "/agents/<path:agent_did>/mandates": "/agents/{agentDid}/mandates",
+    "/agents/<path:agent_did>/reissue": "/agents/{agentDid}/reissue",
+    "/agents/<path:agent_did>/offers": "/agents/{agentDid}/offers",
     "/tokens/<token_id>": "/tokens/{tokenId}",
     "/issuers/<suite>/credentials/issue": "/issuers/{cryptosuite}/credentials/issue",
 }

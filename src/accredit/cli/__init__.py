@@ -13,7 +13,8 @@ The contract every command follows (new commands too):
   never from arguments.
 
 Modules by command area: ``documents`` (key, did, sign, present, verify, request, demo),
-``holder`` (wallet, status), ``service`` (init, serve, audit); ``_io`` holds the contract's
+``holder`` (wallet, status), ``agents`` (agent), ``service`` (init, serve,
+audit); ``_io`` holds the contract's
 pieces and ``_server`` the production HTTP server.
 """
 
@@ -26,7 +27,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from ..errors import AccreditError, IssuerRequestError
-from . import documents, holder, service
+from . import agents, documents, holder, service
 from ._io import (
     EXIT_CODES,
     EXIT_ERROR,
@@ -51,7 +52,8 @@ environment:
   ACCREDIT_PASSPHRASE         seal the issuer's keys with a passphrase instead of master.key
   ACCREDIT_BASE_URL           the URL clients reach the issuer service at (like --base-url)
   ACCREDIT_ISSUER_TOKEN       API token for `wallet fetch` and `status`
-  ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)"""
+  ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)
+  ACCREDIT_TX_CODE            the transaction code of an offer, for `wallet accept`"""
 
 
 def _version() -> str:
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     service.register(commands, common)
     holder.register(commands, common)
+    agents.register(commands, common)
     documents.register(commands, common)
     return parser
 

@@ -1,4 +1,5 @@
-"""Agents as service objects: the kill switch as agent state.
+"""Agents as service objects: registration, mandates, re-issue, and the kill switch as agent
+state (the credentials themselves are built in ``registry``).
 
 ``POST /agents/{did}/suspend`` suspends an agent: every live credential of it is suspended and
 it is issued nothing (``AGENT_SUSPENDED``, 409) until ``POST /agents/{did}/reinstate``. An
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 
 from .http import Guard, json_body
 from .issuable import InvalidSubjectIdError, is_subject_id
 from .issuer import Issuer
+from .registry import AgentRegistry
 
 
 def _agent_did(value: Any) -> str:
@@ -28,7 +30,7 @@ def _agent_did(value: Any) -> str:
     return str(value)
 
 
-def register(app: Flask, issuer: Issuer, guard: Guard) -> None:
+def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) -> None:
     def suspend(agent_did: str | None = None) -> Response:
         token = guard.require("status")
         did = _agent_did(json_body().get("agent") if agent_did is None else agent_did)
@@ -43,6 +45,33 @@ def register(app: Flask, issuer: Issuer, guard: Guard) -> None:
     app.add_url_rule("/agents/<path:agent_did>/reinstate", "reinstate_agent", reinstate, methods=["POST"])
     app.add_url_rule("/agents/suspend", "suspend_agent_by_body", suspend, methods=["POST"])
     app.add_url_rule("/agents/reinstate", "reinstate_agent_by_body", reinstate, methods=["POST"])
+
+    @app.post("/agents")
+    def register_agent() -> tuple[Response, int]:
+        token = guard.require("issue")
+        return jsonify(registry.register(json_body(), token)), 201
+
+    @app.get("/agents")
+    def list_agents() -> Response:
+        guard.require("issue")
+        return jsonify({"agents": registry.agents()})
+
+    @app.get("/agents/<path:agent_did>")
+    def show_agent(agent_did: str) -> Response:
+        guard.require("issue")
+        return jsonify(registry.agent(_agent_did(agent_did)))
+
+    @app.post("/agents/<path:agent_did>/mandates")
+    def issue_mandate(agent_did: str) -> tuple[Response, int]:
+        token = guard.require("issue")
+        mandate = registry.issue_mandate(_agent_did(agent_did), json_body(), token)
+        return jsonify({"agent": agent_did, "mandate": mandate}), 201
+
+    @app.post("/agents/<path:agent_did>/reissue")
+    def reissue(agent_did: str) -> tuple[Response, int]:
+        token = guard.require("issue")
+        body = json_body() if request.content_length else {}
+        return jsonify(registry.reissue(_agent_did(agent_did), body, token)), 201
 
 
 __all__ = ["register"]

@@ -15,12 +15,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import AccreditError, InputError, InputTooLargeError
-from . import agents, presentations
+from . import agents, oid4vci, presentations
 from .config import ServiceConfig
 from .errors import NotFoundError, ServiceError
 from .http import Guard, json_body, problem
 from .issuer import Issuer
 from .openapi import openapi_document
+from .registry import AgentRegistry
 from .vcapi import register_vcapi
 
 _json_body = json_body  # the name route modules of other areas import
@@ -55,7 +56,9 @@ def create_app(config: ServiceConfig | None = None, *, issuer: Issuer | None = N
     )
     _register_errors(app)
     _register_routes(app, issuer, guard, config)
-    agents.register(app, issuer, guard)
+    registry = AgentRegistry(issuer, max_backdate=config.max_backdate)
+    agents.register(app, issuer, guard, registry)
+    oid4vci.register(app, issuer, guard, registry)
     presentations.register(app, issuer, guard)
     return app
 

@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -132,9 +132,12 @@ class Issuer:
     # --- set-up -------------------------------------------------------------------------------
 
     @staticmethod
-    def initialize(store: Store, sealer: Sealer, *, base_url: str, did_web: bool) -> tuple[str, str]:
+    def initialize(
+        store: Store, sealer: Sealer, *, base_url: str, did_web: bool, name: str | None = None
+    ) -> tuple[str, str]:
         """Create the issuer: its DID (did:web of ``base_url``, or did:key), first key and an
-        admin token. Returns (did, admin token) — the only time the token is visible."""
+        admin token; ``name`` is the organization's (``actsFor.name`` in AgentCredentials).
+        Returns (did, admin token) — the only time the token is visible."""
         with store.write() as connection:
             if store.setting(connection, "did") is not None:
                 raise ConflictError("this database already holds an issuer")
@@ -148,6 +151,8 @@ class Issuer:
             store.set_setting(connection, "base_url", base_url.rstrip("/"))
             store.add_key(connection, key.id, key.public_key.multibase, sealer.seal(_secret(key), key.id))
             store.set_setting(connection, "row_macs", "1")
+            if name:
+                store.set_setting(connection, "organization_name", name)
             token_id, token = _new_token_in(
                 store, sealer, connection, "admin", {"admin"}, MAX_TOKEN_LIFETIME, None
             )
@@ -270,18 +275,26 @@ class Issuer:
 
     # --- issuing ------------------------------------------------------------------------------
 
-    def issue(self, request: IssueRequest, actor: Token) -> dict[str, Any]:
+    def issue(
+        self,
+        request: IssueRequest,
+        actor: Token,
+        *,
+        finish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         """Sign a read issue request (``vcapi.read_issue_request``): its credential with the
         service's id unless the caller gave one, and its status entries (VC 2.0).
 
         The request was checked by ``issuable`` (reserved types, subject ids); here: a token
         limited to credential types issues only those (``ForbiddenError``), an agent credential
         must pass its reader, and nothing is issued to a suspended agent
-        (``AgentSuspendedError``)."""
+        (``AgentSuspendedError``). ``finish`` completes the document once its id and status
+        entries are set (the agent registry wires an AgentCredential's kill switch to its own
+        suspension entry)."""
         check_token_types(request.credential, actor.credential_types)
         for _attempt in range(8):
             slots = self._reserve_slots()
-            signed = self._sign(request, slots)
+            signed = self._sign(request, slots, finish)
             try:
                 self._record(signed, slots, actor, request)
                 return signed
@@ -302,7 +315,12 @@ class Issuer:
                 slots[purpose] = (list_id, self.store.free_index(connection, purpose, list_id))
         return slots
 
-    def _sign(self, request: IssueRequest, slots: Mapping[str, tuple[int, int]]) -> dict[str, Any]:
+    def _sign(
+        self,
+        request: IssueRequest,
+        slots: Mapping[str, tuple[int, int]],
+        finish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         document = request.dated()
         document.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
         if request.status_entries:
@@ -314,6 +332,8 @@ class Issuer:
                     for purpose, (list_id, index) in slots.items()
                 ),
             ]
+        if finish is not None:
+            finish(document)
         check_agent_vocabulary(document)
         return issue_credential(document, self.signing_key(), suite=request.suite)
 
@@ -354,7 +374,7 @@ class Issuer:
                     agent=suspended[0],
                 )
             self.store.insert_credential(connection, row, request.subject_ids)
-            self._audit(
+            self.audit_in(
                 connection,
                 actor,
                 "credential.issue",
@@ -399,7 +419,7 @@ class Issuer:
             suspended = status == "suspended" or (revoked and bool(row["suspended"]))
             self.store.set_status(connection, credential_id, revoked=revoked, suspended=suspended)
             details = {"id": credential_id, "status": status, "slots": _slots(row)}
-            self._audit(connection, actor, "credential.status", details)
+            self.audit_in(connection, actor, "credential.status", details)
         return {"credentialId": credential_id, "revoked": revoked, "suspended": suspended}
 
     def suspend_agent(self, agent_did: str, actor: Token) -> list[str]:
@@ -418,7 +438,7 @@ class Issuer:
                 "credentials": suspended,
                 "slots": self.store.credential_slots(connection, suspended),
             }
-            self._audit(connection, actor, "agent.suspend", details)
+            self.audit_in(connection, actor, "agent.suspend", details)
         return suspended
 
     def reinstate_agent(self, agent_did: str, actor: Token) -> list[str]:
@@ -435,7 +455,7 @@ class Issuer:
                 "credentials": lifted,
                 "slots": self.store.credential_slots(connection, lifted),
             }
-            self._audit(connection, actor, "agent.reinstate", details)
+            self.audit_in(connection, actor, "agent.reinstate", details)
         return lifted
 
     def agent_state(self, agent_did: str) -> dict[str, Any]:
@@ -541,7 +561,7 @@ class Issuer:
             }
             if credential_types is not None:
                 details["credentialTypes"] = sorted(credential_types)
-            self._audit(connection, actor, "token.create", details)
+            self.audit_in(connection, actor, "token.create", details)
         return {"id": token_id, "token": token, **{k: v for k, v in details.items() if k != "tokenId"}}
 
     def revoke_token(self, token_id: str, actor: Token) -> None:
@@ -553,7 +573,7 @@ class Issuer:
             self.store.update_token(
                 connection, token_id, revoked_at=row["revoked_at"], mac=_token_mac(self.sealer, row)
             )
-            self._audit(connection, actor, "token.revoke", {"tokenId": token_id})
+            self.audit_in(connection, actor, "token.revoke", {"tokenId": token_id})
 
     def authenticate(self, authorization: str | None) -> Token:
         """The token of an ``Authorization: Bearer`` header. ``UnauthorizedError`` unless the
@@ -578,7 +598,7 @@ class Issuer:
 
     # --- audit --------------------------------------------------------------------------------
 
-    def _audit(self, connection: Connection, actor: Token, action: str, details: Mapping[str, Any]) -> None:
+    def audit_in(self, connection: Connection, actor: Token, action: str, details: Mapping[str, Any]) -> None:
         _append_audit(self.store, connection, self.signing_key(connection), actor.id, action, details)
 
     def audit_entries(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:

@@ -283,6 +283,116 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     body=by_body,
                 )
             },
+            "/agents": {
+                "post": _operation(
+                    "Register an agent and issue its AgentCredential (actsFor: this organization; the "
+                    "kill switch is the credential's own suspension entry)",
+                    {
+                        "201": _json(_OBJECT, "the agent and its AgentCredential"),
+                        "400": _problem("a field is missing or malformed; the problem names it"),
+                        "409": _problem("the agent is registered already, or suspended"),
+                        "503": tampered,
+                    },
+                    scope="issue",
+                    body={
+                        "type": "object",
+                        "required": ["did", "builtBy", "build", "liabilityContact", "escalationContact"],
+                    },
+                ),
+                "get": _operation(
+                    "Every agent and its state", {"200": _json(_OBJECT, "agents")}, scope="issue"
+                ),
+            },
+            "/agents/{agentDid}": {
+                "get": _operation(
+                    "An agent: its state and its credentials with their status",
+                    {**_agent_answers("its credentials")},
+                    scope="issue",
+                    parameters=agent,
+                )
+            },
+            "/agents/{agentDid}/mandates": {
+                "post": _operation(
+                    "Issue a MandateCredential from typed JSON, read by the reader authorize uses, "
+                    "naming the agent's current AgentCredential by id and digest",
+                    {
+                        "201": _json(_OBJECT, "the mandate"),
+                        "400": _problem("a field is missing or malformed; the problem names it"),
+                        "404": _problem("AGENT_NOT_FOUND: not a registered agent"),
+                        "409": _problem("AGENT_SUSPENDED, or no live AgentCredential"),
+                        "503": tampered,
+                    },
+                    scope="issue",
+                    parameters=agent,
+                    body={"type": "object", "required": ["actions", "purpose"]},
+                )
+            },
+            "/agents/{agentDid}/reissue": {
+                "post": _operation(
+                    "Re-issue the agent's AgentCredential and live mandates (near expiry, after key "
+                    "rotation); the replaced ones are revoked",
+                    {
+                        "201": _json(_OBJECT, "the new credentials"),
+                        "400": bad,
+                        "404": _problem("AGENT_NOT_FOUND"),
+                        "409": _problem("AGENT_SUSPENDED"),
+                        "503": tampered,
+                    },
+                    scope="issue",
+                    parameters=agent,
+                )
+            },
+            "/agents/{agentDid}/offers": {
+                "post": _operation(
+                    "An OpenID4VCI credential offer (pre-authorized code, single use, 10 minutes; "
+                    "optional transaction code) for the agent to collect its credentials",
+                    {
+                        "201": _json(_OBJECT, "offer, uri (openid-credential-offer://), txCode if asked"),
+                        "400": _json(_OBJECT, "OAuth error: invalid_request"),
+                        "404": _problem("AGENT_NOT_FOUND"),
+                        "409": _problem("no live AgentCredential"),
+                    },
+                    scope="issue",
+                    parameters=agent,
+                )
+            },
+            "/.well-known/openid-credential-issuer": {
+                "get": _operation(
+                    "OpenID4VCI Credential Issuer metadata", {"200": _json(_OBJECT, "metadata")}
+                )
+            },
+            "/.well-known/oauth-authorization-server": {
+                "get": _operation(
+                    "OAuth 2.0 Authorization Server metadata (RFC 8414)", {"200": _json(_OBJECT, "metadata")}
+                )
+            },
+            "/token": {
+                "post": _operation(
+                    "OpenID4VCI token endpoint: the pre-authorized code (and tx_code) for an access token",
+                    {
+                        "200": _json(_OBJECT, "access_token, token_type, expires_in"),
+                        "400": _json(_OBJECT, "OAuth error (RFC 6749 §5.2)"),
+                    },
+                )
+            },
+            "/nonce": {
+                "post": _operation(
+                    "OpenID4VCI nonce endpoint: a fresh c_nonce", {"200": _json(_OBJECT, "c_nonce")}
+                )
+            },
+            "/credential": {
+                "post": _operation(
+                    "OpenID4VCI credential endpoint: a jwt key proof by the agent's DID key, bound to "
+                    "a c_nonce and this issuer",
+                    {
+                        "200": _json(_OBJECT, "credentials"),
+                        "400": _json(
+                            _OBJECT, "OpenID4VCI credential error (invalid_proof, invalid_nonce, ...)"
+                        ),
+                        "401": _json(_OBJECT, "invalid_token"),
+                    },
+                )
+            },
             "/audit": {
                 "get": _operation(
                     "The hash-chained, signed audit log",

@@ -166,3 +166,26 @@ challenges = Table(
     Column("used", Boolean, nullable=False, default=False),
 )
 Index("ix_challenges_expires", challenges.c.expires_at)
+
+# OpenID4VCI pre-authorized codes (stored hashed), each spent once.
+offers = Table(
+    "offers",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("agent_did", String(2048), nullable=False),
+    Column("configurations", Text, nullable=False),  # JSON list of credential configuration ids
+    Column("tx_code_hash", String(64), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),  # wrong transaction codes so far
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+# OpenID4VCI access tokens from the token endpoint (stored hashed), short-lived.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_did", String(2048), nullable=False),
+    Column("configurations", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)

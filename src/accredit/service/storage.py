@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, func, s
 from sqlalchemy.exc import IntegrityError
 
 from .schema import (
+    access_tokens,
     agents,
     api_tokens,
     audit_head,
@@ -32,6 +33,7 @@ from .schema import (
     challenges,
     credential_subjects,
     credentials,
+    offers,
     rate_limits,
     settings,
     signing_keys,
@@ -340,6 +342,18 @@ class Store:
         else:
             connection.execute(update(agents).where(agents.c.did == did).values(**values, updated_at=at))
 
+    def credentials_of(self, connection: Connection, subject_id: str) -> list[dict[str, Any]]:
+        """Every credential issued to ``subject_id``, oldest first."""
+        named = select(credential_subjects.c.credential_id).where(
+            credential_subjects.c.subject_id == subject_id
+        )
+        query = (
+            select(credentials)
+            .where(credentials.c.id.in_(named))
+            .order_by(credentials.c.issued_at, credentials.c.id)
+        )
+        return [dict(row._mapping) for row in connection.execute(query)]
+
     def has_credentials(self, connection: Connection, subject_id: str) -> bool:
         query = (
             select(credential_subjects.c.credential_id)
@@ -436,6 +450,52 @@ class Store:
             )
             row = connection.execute(select(challenges).where(challenges.c.value == value)).first()
         return (None if row is None else dict(row._mapping)), bool(result.rowcount)
+
+    # --- OpenID4VCI offers and access tokens -----------------------------------------------
+
+    def add_offer(self, row: Mapping[str, Any]) -> None:
+        with self.write() as connection:
+            connection.execute(delete(offers).where(offers.c.expires_at < now_seconds() - 3600))
+            connection.execute(offers.insert().values(**row))
+
+    def offer(self, code_hash: str) -> dict[str, Any] | None:
+        with self.read() as connection:
+            row = connection.execute(select(offers).where(offers.c.code_hash == code_hash)).first()
+        return None if row is None else dict(row._mapping)
+
+    def count_offer_attempt(self, code_hash: str, limit: int) -> None:
+        """One more wrong transaction code; at ``limit`` the offer is spent."""
+        with self.write() as connection:
+            connection.execute(
+                update(offers).where(offers.c.code_hash == code_hash).values(attempts=offers.c.attempts + 1)
+            )
+            connection.execute(
+                update(offers)
+                .where(offers.c.code_hash == code_hash, offers.c.attempts >= limit)
+                .values(used=True)
+            )
+
+    def spend_offer(self, code_hash: str) -> bool:
+        """Mark the offer used; False if it was used already (atomic: one winner)."""
+        with self.write() as connection:
+            result = connection.execute(
+                update(offers)
+                .where(offers.c.code_hash == code_hash, offers.c.used.is_(False))
+                .values(used=True)
+            )
+        return bool(result.rowcount)
+
+    def add_access_token(self, row: Mapping[str, Any]) -> None:
+        with self.write() as connection:
+            connection.execute(delete(access_tokens).where(access_tokens.c.expires_at < now_seconds() - 3600))
+            connection.execute(access_tokens.insert().values(**row))
+
+    def access_token(self, token_hash: str) -> dict[str, Any] | None:
+        with self.read() as connection:
+            row = connection.execute(
+                select(access_tokens).where(access_tokens.c.token_hash == token_hash)
+            ).first()
+        return None if row is None else dict(row._mapping)
 
     # --- audit ------------------------------------------------------------------------------
 
