@@ -252,7 +252,7 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
             raise OAuthError("invalid_grant", "the transaction code is wrong")
         if not store.spend_offer(offer["code_hash"]):  # single use, even under concurrent requests
             raise OAuthError("invalid_grant", "the pre-authorized code is unknown, used or expired")
-        access_token = secrets.token_urlsafe(32)
+        access_token, c_nonce = secrets.token_urlsafe(32), new_nonce()
         store.add_access_token(
             {
                 "token_hash": _hash(access_token),
@@ -261,17 +261,13 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
                 "expires_at": now_seconds() + ACCESS_TOKEN_LIFETIME,
             }
         )
-        return _no_store(
-            jsonify(
-                {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME}
-            )
-        )
+        # c_nonce here is a draft-13 parameter (1.0 moved it to the nonce endpoint): 1.0 wallets
+        # ignore it, wallets of the draft get their nonce without asking.
+        answer = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME}
+        return _no_store(jsonify({**answer, "c_nonce": c_nonce, "c_nonce_expires_in": NONCE_LIFETIME}))
 
-    @app.post("/nonce")
-    def nonce() -> Response:
-        guard.open_route()
-        value = secrets.token_urlsafe(24)
-        now = now_seconds()
+    def new_nonce() -> str:
+        value, now = secrets.token_urlsafe(24), now_seconds()
         store.add_challenge(
             {
                 "value": value,
@@ -281,7 +277,12 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
                 "expires_at": now + NONCE_LIFETIME,
             }
         )
-        return _no_store(jsonify({"c_nonce": value}))
+        return value
+
+    @app.post("/nonce")
+    def nonce() -> Response:
+        guard.open_route()
+        return _no_store(jsonify({"c_nonce": new_nonce()}))
 
     @app.post("/credential")
     def credential() -> Response:
@@ -293,18 +294,15 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
         if granted is None or granted["expires_at"] <= now_seconds():
             raise OAuthError("invalid_token", "a valid access token from the token endpoint is required", 401)
         body = _credential_request()
-        configuration = body.get("credential_configuration_id")
+        draft_13 = "credential_configuration_id" not in body and "format" in body
+        configuration = _draft_13_configuration(body) if draft_13 else body.get("credential_configuration_id")
         if "credential_identifier" in body or not isinstance(configuration, str):
             raise OAuthError("invalid_credential_request", "name one credential_configuration_id")
         if configuration not in json.loads(granted["configurations"]):
             raise OAuthError(
                 "unknown_credential_configuration", f"this offer does not cover {configuration!r}"
             )
-        proofs = body.get("proofs")
-        jwts = proofs.get("jwt") if isinstance(proofs, dict) and set(proofs) == {"jwt"} else None
-        if not isinstance(jwts, list) or len(jwts) != 1:
-            raise OAuthError("invalid_proof", 'send one key proof: "proofs": {"jwt": ["<JWT>"]}')
-        holder, nonce_value = verify_key_proof(jwts[0], audience=issuer.base_url, issuer=issuer)
+        holder, nonce_value = verify_key_proof(_one_jwt(body), audience=issuer.base_url, issuer=issuer)
         if holder != granted["agent_did"]:
             raise OAuthError(
                 "invalid_proof", "the key proof is not by the key of the agent this offer is for"
@@ -322,7 +320,33 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
         issued = registry.current(holder, CONFIGURATIONS[configuration])
         if issued is None:
             raise OAuthError("credential_request_denied", f"the agent has no live {configuration}")
+        if draft_13:  # answer in the draft's shape, with the nonce for the next request
+            fresh = {"c_nonce": new_nonce(), "c_nonce_expires_in": NONCE_LIFETIME}
+            return _no_store(jsonify({"credential": issued, **fresh}))
         return _no_store(jsonify({"credentials": [{"credential": issued}]}))
+
+
+def _one_jwt(body: Mapping[str, Any]) -> Any:
+    """The one jwt key proof of a request: 1.0's ``proofs`` (§8.2), or draft 13's ``proof``."""
+    proofs, proof = body.get("proofs"), body.get("proof")
+    if isinstance(proofs, dict) and set(proofs) == {"jwt"}:
+        jwts = proofs["jwt"]
+        if isinstance(jwts, list) and len(jwts) == 1:
+            return jwts[0]
+    if proofs is None and isinstance(proof, dict) and proof.get("proof_type") == "jwt":
+        return proof.get("jwt")
+    raise OAuthError("invalid_proof", 'send one key proof: "proofs": {"jwt": ["<JWT>"]}')
+
+
+def _draft_13_configuration(body: Mapping[str, Any]) -> str | None:
+    """Draft 13 names a credential by format and credential_definition.type, not by id."""
+    definition = body.get("credential_definition")
+    types = definition.get("type") if isinstance(definition, dict) else None
+    if body.get("format") != "ldp_vc" or not isinstance(types, list):
+        return None
+    return next(
+        (name for name, kind in CONFIGURATIONS.items() if types == ["VerifiableCredential", kind]), None
+    )
 
 
 def _credential_request() -> Mapping[str, Any]:
