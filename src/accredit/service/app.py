@@ -24,8 +24,6 @@ from .openapi import openapi_document
 from .registry import AgentRegistry
 from .vcapi import register_vcapi
 
-_json_body = json_body  # the name route modules of other areas import
-
 log = logging.getLogger("accredit.service")
 
 _HTTP_CODES = {
@@ -113,7 +111,7 @@ def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceCo
         app,
         issuer,
         guard,
-        _json_body,
+        json_body,
         accepted_suites=config.accepted_suites,
         max_backdate=config.max_backdate,
     )
@@ -151,7 +149,7 @@ def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceCo
     @app.post("/credentials/status")
     def update_status() -> Response:
         token = require("status")
-        body = _json_body()
+        body = json_body()
         credential_id, updates = body.get("credentialId"), body.get("credentialStatus")
         if not isinstance(credential_id, str) or not isinstance(updates, list) or len(updates) != 1:
             raise InputError(
@@ -185,7 +183,7 @@ def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceCo
     @app.post("/tokens")
     def create_token() -> tuple[Response, int]:
         token = require("admin")
-        body = _json_body()
+        body = json_body()
         name, scopes = body.get("name"), body.get("scopes")
         lifetime, types = body.get("expiresIn", 90 * 86400), body.get("credentialTypes")
         if (

@@ -186,7 +186,7 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
             or len(set(configurations)) != len(configurations)
         ):
             raise OAuthError("invalid_request", f"credentials is a list of {sorted(CONFIGURATIONS)}")
-        registry._registered_agent_credential(agent_did)  # registered, with a live AgentCredential
+        registry.live_agent_credential(agent_did)  # registered, with a live AgentCredential
         code = secrets.token_urlsafe(32)
         tx_code = f"{secrets.randbelow(10**6):06d}" if body.get("txCode") else None
         expires = now_seconds() + OFFER_LIFETIME

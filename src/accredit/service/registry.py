@@ -187,7 +187,7 @@ class AgentRegistry:
         fields as in docs/agents.md, plus optional ``validFrom``/``validUntil``), referencing
         the agent's current AgentCredential. Raises ``ValidationError`` naming the field."""
         _only(body, _MANDATE_KEYS | _VALIDITY_KEYS, {"actions", "purpose"}, "a mandate")
-        agent_credential = self._registered_agent_credential(did)
+        agent_credential = self.live_agent_credential(did)
         subject = {
             "id": did,
             "type": "AgentMandate",
@@ -201,7 +201,9 @@ class AgentRegistry:
         }
         return self._issue(document, _validity(body), actor)
 
-    def _registered_agent_credential(self, did: str) -> dict[str, Any]:
+    def live_agent_credential(self, did: str) -> dict[str, Any]:
+        """The registered, active agent's current AgentCredential. Raises ``UnknownAgentError``,
+        ``AgentSuspendedError``, or ``ConflictError`` when it has no live one."""
         with self.issuer.store.read() as connection:
             row = self.issuer.store.agent(connection, did)
         if row is None or not row["registered"]:
