@@ -237,3 +237,28 @@ def test_several_workers_share_the_port(tmp_path: Path) -> None:
         assert len(workers) == 2
     finally:
         assert server.stop() == 0
+
+
+def test_the_openapi_document_describes_request_bodies_and_token_scopes(served: Served) -> None:
+    document = requests.get(f"{served.url}/openapi.json", timeout=10).json()
+    schemas = document["components"]["schemas"]
+    assert {"@context", "type", "credentialSubject"} <= set(schemas["Credential"]["required"])
+    paths = document["paths"]
+
+    def body(path: str, method: str = "post") -> dict[str, Any]:
+        return paths[path][method]["requestBody"]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+    assert body("/credentials/issue")["properties"]["credential"] == {
+        "$ref": "#/components/schemas/Credential"
+    }
+    assert body("/credentials/verify")["properties"]["verifiableCredential"]["$ref"].endswith("/Credential")
+    status_item = body("/credentials/status")["properties"]["credentialStatus"]["items"]
+    assert status_item["properties"]["status"]["enum"] == ["revoked", "suspended", "active"]
+    scopes = set(body("/tokens")["properties"]["scopes"]["items"]["enum"])
+    assert scopes == {"admin", "issue", "status"}
+    described = document["components"]["securitySchemes"]["bearer"]["description"]
+    for path, operations in paths.items():
+        for operation in operations.values():
+            for requirement in operation.get("security", []):
+                (scope,) = requirement["bearer"]
+                assert scope in scopes and f"{scope}:" in described, (path, scope)
