@@ -262,3 +262,27 @@ def test_the_openapi_document_describes_request_bodies_and_token_scopes(served: 
             for requirement in operation.get("security", []):
                 (scope,) = requirement["bearer"]
                 assert scope in scopes and f"{scope}:" in described, (path, scope)
+
+
+def test_connections_over_the_limit_are_closed_on_accept() -> None:
+    from accredit.cli._server import bind
+
+    listener = bind("127.0.0.1", 0)
+    listener.set_limit(2)
+    listener.setblocking(True)
+    clients = [socket.create_connection(listener.getsockname(), timeout=5) for _ in range(3)]
+    try:
+        held = [listener.accept()[0] for _ in range(2)]
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # the third: accepted, closed at once
+        assert clients[2].recv(1) == b""
+        held[0].close()  # a slot is free again
+        extra = socket.create_connection(listener.getsockname(), timeout=5)
+        accepted, _ = listener.accept()
+        accepted.close()
+        extra.close()
+        held[1].close()
+    finally:
+        for client in clients:
+            client.close()
+        listener.close()

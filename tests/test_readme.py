@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -78,3 +79,10 @@ def test_quickstart_example_runs_the_whole_loop() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "vendor   verified=True" in result.stdout
     assert "after revocation: verified=False ['REVOKED']" in result.stdout
+
+
+def test_the_quickstart_example_uses_only_the_public_api() -> None:
+    tree = ast.parse((ROOT / "examples" / "quickstart.py").read_text())
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {m for m in modules if m and m.startswith("accredit")} == {"accredit"}
