@@ -406,6 +406,11 @@ def test_request_shape_is_vc_api_query_by_example(org: Org) -> None:
     assert len(request["challenge"]) >= 32
     other = make_verifier(org).create_request(domain=DOMAIN)
     assert other["query"] == [{"type": "DIDAuthentication"}] and other["challenge"] != request["challenge"]
+    both = make_verifier(org).create_request(domain=DOMAIN, query=["AgentCredential", "MandateCredential"])
+    assert both["query"][0]["credentialQuery"] == [
+        {"example": {"type": ["AgentCredential"]}},
+        {"example": {"type": ["MandateCredential"]}},
+    ]
 
 
 def test_presentation_verifies_once_then_replay_is_rejected(
