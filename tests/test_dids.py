@@ -35,9 +35,7 @@ from accredit.errors import (
     VerificationMethodError,
 )
 
-VECTORS = json.loads(
-    (Path(__file__).parent / "vectors/spec/extracted/did-key-ed25519.json").read_text()
-)
+VECTORS = json.loads((Path(__file__).parent / "vectors/spec/extracted/did-key-ed25519.json").read_text())
 
 
 @pytest.mark.parametrize("vector", VECTORS["fromSeed"], ids=lambda v: v["seedHex"][-4:])

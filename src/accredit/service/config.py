@@ -4,6 +4,8 @@ Environment variables (each overrides the default, not an explicit argument):
 ``ACCREDIT_DATA_DIR`` (default ``./.accredit``), ``ACCREDIT_DATABASE_URL`` (default SQLite in
 the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
 (seal keys with a passphrase instead of the ``master.key`` file in the data directory),
+``ACCREDIT_BASE_URL`` (the URL clients reach the service at, named in credential ids and status
+list URLs; ``accredit serve`` and ``accredit init`` apply it, and a change is audited),
 ``ACCREDIT_VERIFY_SUITES`` (comma-separated cryptosuites the verify routes accept; default
 eddsa-rdfc-2022,eddsa-jcs-2022; add Ed25519Signature2020 for older peers),
 ``ACCREDIT_MAX_BACKDATE_SECONDS`` (how far in the past an issued credential's validity may
@@ -46,6 +48,7 @@ class ServiceConfig:
     data_dir: Path = field(default_factory=lambda: _env_path("ACCREDIT_DATA_DIR", ".accredit"))
     database_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_DATABASE_URL"))
     passphrase: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_PASSPHRASE"), repr=False)
+    base_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_BASE_URL") or None)
     # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
     allow_private_fetch: bool = False
     max_body_bytes: int = 1_000_000

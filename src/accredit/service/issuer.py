@@ -159,6 +159,24 @@ class Issuer:
             _append_audit(store, connection, key, "system", "issuer.init", {"did": did, "keyId": key.id})
         return did, token
 
+    def change_base_url(self, base_url: str) -> str | None:
+        """Name ``base_url`` in the ids and status URLs of credentials issued from now on (those
+        issued before keep theirs). Audited as ``issuer.base_url``. Returns the previous base URL,
+        or None if unchanged. A did:web issuer's DID names its host: ``ConflictError`` if the new
+        URL would name another DID."""
+        new = base_url.rstrip("/")
+        if new == self.base_url:
+            return None
+        if self.did.startswith("did:web:") and url_to_did_web(new) != self.did:
+            raise ConflictError(f"{new} does not serve {self.did}: a did:web issuer keeps its host and path")
+        with self.store.write() as connection:
+            self.store.set_setting(connection, "base_url", new)
+            key = self.signing_key(connection)
+            details = {"from": self.base_url, "to": new}
+            _append_audit(self.store, connection, key, "system", "issuer.base_url", details)
+        previous, self.base_url = self.base_url, new
+        return previous
+
     # --- keys ---------------------------------------------------------------------------------
 
     def signing_key(self, connection: Connection | None = None) -> KeyPair:
