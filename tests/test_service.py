@@ -177,7 +177,11 @@ def test_presentation_verification_binds_challenge(service: RunningService) -> N
             "UNKNOWN_CONTEXT",
         ),
         (
-            {"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": [{"id": "did:e:a"}, {}]},
+            {
+                "@context": [V2],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": [{"id": "did:e:a"}, {}],
+            },
             None,
             "INVALID_DOCUMENT",
         ),

@@ -266,19 +266,26 @@ def test_several_subjects_each_reach_the_kill_switch(db_service: RunningService)
     vc = issued(db_service.issue(credential(subjects)))
     assert vc["credentialSubject"] == subjects
     assert db_service.verify(vc).status_code == 200
-    killed = db_service.request("POST", "/agents/did:example:payer-agent/suspend", token=db_service.admin_token)
+    killed = db_service.request(
+        "POST", "/agents/did:example:payer-agent/suspend", token=db_service.admin_token
+    )
     assert killed.json()["suspended"] == [vc["id"]]
     after = db_service.verify(vc)
     assert after.status_code == 400 and "SUSPENDED" in [e["code"] for e in after.json()["errors"]]
 
 
-def test_a_subject_without_id_is_issued_and_only_its_own_status_reaches_it(db_service: RunningService) -> None:
+def test_a_subject_without_id_is_issued_and_only_its_own_status_reaches_it(
+    db_service: RunningService,
+) -> None:
     vc = issued(db_service.issue(credential({"role": "buyer"})))
     assert "id" not in vc["credentialSubject"]
     # It names no agent, so no agent's kill switch finds it; its own id still suspends it.
-    assert db_service.request("POST", "/agents/did:example:agent-1/suspend", token=db_service.admin_token).json()[
-        "suspended"
-    ] == []
+    assert (
+        db_service.request(
+            "POST", "/agents/did:example:agent-1/suspend", token=db_service.admin_token
+        ).json()["suspended"]
+        == []
+    )
     assert db_service.set_status(vc["id"], "suspended").status_code == 200
     assert "SUSPENDED" in [e["code"] for e in db_service.verify(vc).json()["errors"]]
 
@@ -359,7 +366,9 @@ def holderless(credentials: list[dict[str, Any]], key: KeyPair, *keys: KeyPair) 
     }
     loader = default_document_loader()
     proofs = [
-        create_proof(presentation, k, document_loader=loader, purpose="authentication", challenge="c1", domain="d1")
+        create_proof(
+            presentation, k, document_loader=loader, purpose="authentication", challenge="c1", domain="d1"
+        )
         for k in (key, *keys)
     ]
     presentation["proof"] = proofs[0] if len(proofs) == 1 else proofs
@@ -416,7 +425,9 @@ def test_a_holderless_presentation_over_http(service: RunningService) -> None:
     assert response.status_code == 200, response.text
     signed = sign_presentation([vc], agent, challenge="c1", domain="d1")
     del signed["holder"]  # removing a signed holder breaks the signature: no second, misleading error
-    tampered = service.request("POST", "/presentations/verify", json={**body, "verifiablePresentation": signed})
+    tampered = service.request(
+        "POST", "/presentations/verify", json={**body, "verifiablePresentation": signed}
+    )
     assert [e["code"] for e in tampered.json()["errors"]] == ["PROOF_INVALID"]
 
 
@@ -439,7 +450,10 @@ def test_verify_options_checks_is_accepted_and_unknown_options_refused(service: 
 
 # --- relatedResource (VCDM 2.0 §5.3) ---------------------------------------------------------
 
-RESOURCE = {"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"}
+RESOURCE = {
+    "id": "https://www.w3.org/ns/credentials/v2",
+    "digestMultibase": "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k",
+}
 
 
 @pytest.mark.parametrize(

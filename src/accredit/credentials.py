@@ -129,7 +129,9 @@ def _validate_related_resources(credential: Mapping[str, Any]) -> None:
             raise ValidationError("each relatedResource must be an object", field="relatedResource")
         resource_id = _require_url(entry.get("id"), "relatedResource.id")
         if resource_id in seen:
-            raise ValidationError(f"relatedResource {resource_id} is listed twice", field="relatedResource.id")
+            raise ValidationError(
+                f"relatedResource {resource_id} is listed twice", field="relatedResource.id"
+            )
         seen.add(resource_id)
         digests = [entry.get(name) for name in ("digestSRI", "digestMultibase") if name in entry]
         if not digests or not all(isinstance(d, str) and d for d in digests):
@@ -557,7 +559,10 @@ def verify_presentation(
     except ValidationError as error:
         return VerificationResult.of("presentation", _skip_all(Check.from_error("dataModel", error)))
     holder = holder_of(document)
-    checks = [Check.passed("dataModel", version=data_model_version(document)), _holder_check(document, holder)]
+    checks = [
+        Check.passed("dataModel", version=data_model_version(document)),
+        _holder_check(document, holder),
+    ]
     checks += _context_checks(document, opts)
     if holder is None:
         # No DID to bind the proofs to: the holder check above already failed, and checking

@@ -37,7 +37,9 @@ def _env_suites() -> frozenset[str]:
     suites = frozenset(s.strip() for s in value.split(",") if s.strip())
     unknown = sorted(suites - set(SUITES))
     if unknown:
-        raise ValueError(f"ACCREDIT_VERIFY_SUITES names unknown cryptosuites {unknown}; known: {sorted(SUITES)}")
+        raise ValueError(
+            f"ACCREDIT_VERIFY_SUITES names unknown cryptosuites {unknown}; known: {sorted(SUITES)}"
+        )
     return suites
 
 

@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from .._dates import format_datetime, parse_datetime
 from .._http import FetchPolicy
 from .._jcs import canonicalize
-from ..credentials import CREDENTIALS_V2, VerifyOptions, issue_credential, validate_credential
+from ..credentials import VerifyOptions, issue_credential
 from ..dids import (
     CachingResolver,
     DIDKeyResolver,

@@ -191,7 +191,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "400": bad,
                         "404": _problem("no such credential"),
                         "409": _problem(
-                            "a revoked credential cannot be reinstated; a VC 1.1 credential has no status entry"
+                            "a revoked credential cannot be reinstated; "
+                            "a VC 1.1 credential has no status entry"
                         ),
                     },
                     scope="status",

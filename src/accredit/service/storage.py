@@ -270,7 +270,9 @@ class Store:
 
     def suspend_subject(self, connection: Connection, subject_id: str, at: int) -> list[str]:
         """Suspend every live credential of ``subject_id``; return their ids."""
-        named = select(credential_subjects.c.credential_id).where(credential_subjects.c.subject_id == subject_id)
+        named = select(credential_subjects.c.credential_id).where(
+            credential_subjects.c.subject_id == subject_id
+        )
         live = (
             credentials.c.id.in_(named),
             credentials.c.status_entries.is_(True),

@@ -126,7 +126,9 @@ def read_issue_request(
     _check_caller_status(document, issuer)
     subjects = document.get("credentialSubject")
     subject_list = subjects if isinstance(subjects, list) else [subjects]
-    validate_credential({start: _format(valid_from), end: _format(valid_until), **document, "issuer": issuer.did})
+    validate_credential(
+        {start: _format(valid_from), end: _format(valid_until), **document, "issuer": issuer.did}
+    )
     subject_ids = tuple(s["id"] for s in subject_list if isinstance(s, dict) and isinstance(s.get("id"), str))
     return IssueRequest(document, issuer_value, version, valid_from, valid_until, suite, subject_ids)
 
@@ -135,7 +137,8 @@ def _version(credential: Mapping[str, Any]) -> Literal[1, 2]:
     contexts = credential.get("@context")
     if not isinstance(contexts, list) or not contexts or contexts[0] not in (CREDENTIALS_V2, CREDENTIALS_V1):
         raise ValidationError(
-            f"@context must be a list starting with {CREDENTIALS_V2!r} (VC 2.0) or {CREDENTIALS_V1!r} (VC 1.1)",
+            f"@context must be a list starting with {CREDENTIALS_V2!r} (VC 2.0) "
+            f"or {CREDENTIALS_V1!r} (VC 1.1)",
             field="@context",
         )
     return data_model_version(credential)
@@ -173,7 +176,7 @@ def _check_caller_status(document: Mapping[str, Any], issuer: Issuer) -> None:
     status = document.get("credentialStatus")
     if status is None:
         return
-    own_lists = issuer.list_url(0)[:-1]
+    own_lists = f"{issuer.base_url}/status/"
     for entry in status if isinstance(status, list) else [status]:
         list_url = entry.get("statusListCredential") if isinstance(entry, dict) else None
         if isinstance(list_url, str) and list_url.startswith(own_lists):
@@ -244,7 +247,9 @@ def register_vcapi(
 ) -> None:
     """The VC-API routes on ``app``; the verify routes accept ``accepted_suites``, issuance
     allows a validity start up to ``max_backdate`` in the past."""
-    verify_options: VerifyOptions = dataclasses.replace(issuer.verify_options(), accepted_suites=accepted_suites)
+    verify_options: VerifyOptions = dataclasses.replace(
+        issuer.verify_options(), accepted_suites=accepted_suites
+    )
 
     def issue_with(suite: str) -> tuple[Response, int]:
         token = require("issue")
@@ -261,7 +266,9 @@ def register_vcapi(
     @app.post("/issuers/<suite>/credentials/issue")
     def issue_as(suite: str) -> tuple[Response, int]:
         if suite not in SUITES:
-            raise ValidationError(f"no issuer for cryptosuite {suite!r}; known: {sorted(SUITES)}", field="suite")
+            raise ValidationError(
+                f"no issuer for cryptosuite {suite!r}; known: {sorted(SUITES)}", field="suite"
+            )
         return issue_with(suite)
 
     @app.post("/credentials/verify")
