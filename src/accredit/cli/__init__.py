@@ -12,10 +12,10 @@ The contract every command follows (new commands too):
 - Read-only commands create nothing. Secrets come from the environment or a terminal prompt,
   never from arguments.
 
-Modules by command area: ``documents`` (key, did, sign, present, verify, request, demo),
-``holder`` (wallet, status), ``agents`` (agent), ``service`` (init, serve,
-audit); ``_io`` holds the contract's
-pieces and ``_server`` the production HTTP server.
+Modules by command area: ``documents`` (key, did, sign, present, verify, authorize, request,
+demo; ``verdicts`` words their results for people),
+``holder`` (wallet, status), ``agents`` (agent), ``service`` (init, serve, audit); ``_io`` holds
+the contract's pieces and ``_server`` the production HTTP server.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ environment:
   ACCREDIT_BASE_URL           the URL clients reach the issuer service at (like --base-url)
   ACCREDIT_ISSUER_TOKEN       API token for `wallet fetch` and `status`
   ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)
+  ACCREDIT_VERIFIER_DIR       where `request` keeps its challenges for `verify` and `authorize`
+                              (default ./.accredit-verifier)
   ACCREDIT_TX_CODE            the transaction code of an offer, for `wallet accept`"""
 
 
