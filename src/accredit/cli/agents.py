@@ -117,11 +117,27 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     actions = agent.add_subparsers(dest="agent_command", required=True, metavar="ACTION")
 
+    issuer = "--issuer http://127.0.0.1:8080"
+    examples = {
+        "register": f"accredit agent register {issuer} agent.json",
+        "mandate": f"accredit agent mandate {issuer} did:key:z6Mk... examples/procurement-mandate.json",
+        "list": f"accredit agent list {issuer}",
+        "show": f"accredit agent show {issuer} did:key:z6Mk...",
+        "suspend": f"accredit agent suspend {issuer} did:key:z6Mk...",
+        "reinstate": f"accredit agent reinstate {issuer} did:key:z6Mk...",
+        "offer": f"accredit agent offer {issuer} did:key:z6Mk... --tx-code",
+    }
+
     def action(
         name: str, help_text: str, handler: Any, *positionals: tuple[str, str]
     ) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = actions.add_parser(
-            name, help=help_text, parents=[common], description=help_text
+            name,
+            help=help_text,
+            parents=[common],
+            description=f"{help_text[0].upper()}{help_text[1:]}. The API token comes from ${TOKEN_ENV}.",
+            epilog=f"example:\n  {examples[name]}\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parser.add_argument(
             "--issuer", required=True, help="the issuer service's base URL, e.g. http://127.0.0.1:8080"
