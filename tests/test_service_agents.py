@@ -111,10 +111,9 @@ def test_a_registered_agent_and_its_mandate_are_what_authorize_accepts(service: 
     ]
     shown = service.request("GET", f"/agents/{agent.did}", token=service.admin_token).json()
     assert shown["state"] == "active" and shown["name"] == PROFILE["name"]
-    assert [(c["id"], c["status"]) for c in shown["credentials"]] == [
-        (agent_credential["id"], "active"),
-        (mandate_credential["id"], "active"),
-    ]
+    assert sorted((c["id"], c["status"]) for c in shown["credentials"]) == sorted(
+        [(agent_credential["id"], "active"), (mandate_credential["id"], "active")]
+    )
     listed = service.request("GET", "/agents", token=service.admin_token).json()["agents"]
     assert [a["agent"] for a in listed] == [agent.did]
     service.request("POST", f"/agents/{agent.did}/suspend", token=service.admin_token)
