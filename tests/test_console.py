@@ -336,3 +336,16 @@ def test_the_verdict_page_authorizes_an_agent_presentation_under_its_mandate(
     wrong_domain = client.post("/console/verdict", data={**form, "domain": "attacker.example"}).text
     assert "This presentation is NOT verified" in wrong_domain
     assert 'id="decision">Denied' in wrong_domain
+
+
+def test_the_session_cookie_is_secure_under_https(service: RunningService) -> None:
+    client = service.app.test_client()
+    page = client.get("/console/sign-in", base_url="https://127.0.0.1")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    answer = client.post(
+        "/console/sign-in", data={"csrf": csrf, "token": service.admin_token}, base_url="https://127.0.0.1"
+    )
+    cookie = answer.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    plain = service.app.test_client().get("/console/sign-in").headers["Set-Cookie"]
+    assert "Secure" not in plain  # http on 127.0.0.1 (tests, development) keeps working

@@ -15,6 +15,7 @@ state, so a copy of the cookie taken before logout stays usable until its idle t
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from flask import (
     Request,
     Response,
     abort,
+    g,
     redirect,
     render_template,
     request,
@@ -40,6 +42,8 @@ from ..errors import ServiceError, UnauthorizedError
 from ..http import Guard
 from ..issuer import Issuer, Token
 from ..registry import AgentRegistry
+
+log = logging.getLogger("accredit.service")
 
 IDLE_TIMEOUT = 15 * 60  # seconds
 SESSION_KEY_PURPOSE = b"accredit console session v1"
@@ -71,7 +75,14 @@ class Console:
     registry: AgentRegistry
 
     def token(self) -> Token | None:
-        """The signed-in token, or None (no session, idle too long, token revoked/expired)."""
+        """The signed-in token, or None (no session, idle too long, token revoked/expired);
+        read once per request."""
+        if "console_token" not in g:
+            g.console_token = self._session_token()
+        token: Token | None = g.console_token
+        return token
+
+    def _session_token(self) -> Token | None:
         token_id, seen = session.get("token"), session.get("seen", 0)
         if not isinstance(token_id, str):
             return None
@@ -129,6 +140,8 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_PATH="/console",
+        # Behind a proxy that terminates TLS the request looks like http: the base URL says.
+        SESSION_COOKIE_SECURE=issuer.base_url.startswith("https://"),
     )
     console = Console(issuer, guard, registry)
     blueprint = Blueprint(
@@ -159,6 +172,12 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
     @blueprint.errorhandler(AccreditError)
     def invalid(error: AccreditError) -> tuple[str, int]:
         return render_template("error.html", status=400, code=error.code, message=error.message), 400
+
+    @blueprint.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        message = "the console failed to handle the request; it was logged"
+        return render_template("error.html", status=500, code="INTERNAL_ERROR", message=message), 500
 
     @blueprint.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
