@@ -1,0 +1,264 @@
+"""The mutation run: break each security check on purpose and prove that a test notices.
+
+Each ``*.toml`` file in this directory lists the mutations of one source module: a ``find``
+snippet that must occur exactly once in that module, its ``replace``ment (the check removed,
+inverted or loosened), the tests that must notice (pytest arguments: files, ``-k``), and the
+stable ``code`` of the check, which the failing tests' output must show. A mutation is applied
+to a temporary copy of the repository (never to the working tree), and only its tests run,
+stopping at the first failure.
+
+The run fails if a mutation survives (no test failed), if its tests fail without showing its
+code, if its tests cannot run (collection error, nothing selected), or if a ``find`` snippet is
+no longer in its module exactly once: a refactor that moves a check updates its mutation.
+
+    python tests/mutations/run.py                 # every mutation, two at a time
+    python tests/mutations/run.py -j 1 -k status  # the mutations whose name contains "status"
+    python tests/mutations/run.py --list          # check the list only, run nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--tb=short", "--no-header", "-W", "ignore"]
+TIMEOUT = 600  # seconds for one mutation's tests; a hang is a failure of the run, not a kill
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    file: str  # relative to the repository root
+    find: str
+    replace: str
+    tests: tuple[str, ...]
+    code: str  # what a failing test must show; "" only where a check has no code
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.file})"
+
+
+def load(directory: Path = HERE) -> list[Mutation]:
+    """Every mutation listed in ``directory``'s TOML files. Raises ``ValueError`` on a
+    malformed entry or a duplicate name."""
+    mutations: list[Mutation] = []
+    for path in sorted(directory.glob("*.toml")):
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        default_file, default_tests = document.get("file"), document.get("tests", [])
+        for entry in document.get("mutation", []):
+            unknown = set(entry) - {"name", "file", "find", "replace", "tests", "code"}
+            if unknown or not {"name", "find", "replace"} <= set(entry):
+                raise ValueError(f"{path.name}: malformed mutation {entry.get('name')!r}: {sorted(entry)}")
+            mutations.append(
+                Mutation(
+                    name=entry["name"],
+                    file=entry.get("file", default_file),
+                    find=entry["find"],
+                    replace=entry["replace"],
+                    tests=tuple(entry.get("tests", default_tests)),
+                    code=entry.get("code", ""),
+                )
+            )
+    names = [m.name for m in mutations]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate mutation names: {duplicates}")
+    return mutations
+
+
+def stale(mutation: Mutation, root: Path = ROOT) -> str | None:
+    """Why ``mutation`` no longer fits the source, or None."""
+    path = root / mutation.file
+    if not path.is_file():
+        return f"{mutation.file} does not exist"
+    count = path.read_text(encoding="utf-8").count(mutation.find)
+    if count != 1:
+        return f"its find snippet occurs {count} times in {mutation.file} (must be exactly once)"
+    if not mutation.tests:
+        return "it names no tests"
+    if mutation.find == mutation.replace:
+        return "its replacement is the original"
+    return None
+
+
+def _copy_repository(destination: Path) -> None:
+    """The working tree's files (tracked, and untracked unless ignored) under ``destination``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+@dataclass
+class Outcome:
+    mutation: Mutation
+    verdict: str  # killed | survived | unshown | error
+    seconds: float
+    detail: str = ""
+
+
+class Workspace:
+    """One temporary copy of the repository in which one mutation at a time is applied."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="accredit-mutation-")
+        self.root = Path(self._directory.name) / "repo"
+        _copy_repository(self.root)
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(self.root / "src"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        imported = subprocess.run(
+            [sys.executable, "-c", "import accredit; print(accredit.__file__)"],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if not Path(imported).is_relative_to(self.root):
+            raise RuntimeError(f"the copy's tests would import {imported}, not the mutated copy")
+
+    def run(self, mutation: Mutation) -> Outcome:
+        path = self.root / mutation.file
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original.replace(mutation.find, mutation.replace, 1), encoding="utf-8")
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", *PYTEST, *mutation.tests],
+                cwd=self.root,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            return Outcome(mutation, "error", time.monotonic() - started, f"tests ran over {TIMEOUT} s")
+        finally:
+            path.write_text(original, encoding="utf-8")
+        seconds = time.monotonic() - started
+        output = result.stdout + result.stderr
+        if result.returncode == 0:
+            return Outcome(mutation, "survived", seconds, _tail(output, 3))
+        if result.returncode != 1:  # 2: interrupted or a collection error, 5: nothing selected
+            return Outcome(
+                mutation, "error", seconds, f"pytest exit {result.returncode}\n{_tail(output, 15)}"
+            )
+        if mutation.code and not any(shown in output for shown in _spellings(mutation.code)):
+            return Outcome(mutation, "unshown", seconds, _tail(output, 15))
+        return Outcome(mutation, "killed", seconds, _failed_test(output))
+
+    def close(self) -> None:
+        self._directory.cleanup()
+
+
+def _spellings(code: str) -> list[str]:
+    """How a failing test shows ``code``: the code itself, or (``pytest.raises``) the name of
+    the one exception class that carries it."""
+    import accredit.errors
+
+    classes = [
+        name
+        for name, value in vars(accredit.errors).items()
+        if isinstance(value, type) and issubclass(value, Exception) and value.__dict__.get("code") == code
+    ]
+    return [code, *(f"DID NOT RAISE {name}" for name in classes), *(f"errors.{name}" for name in classes)]
+
+
+def _tail(text: str, lines: int) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _failed_test(output: str) -> str:
+    failed = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return failed[0].split(" - ")[0] if failed else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="mutations run at once (default 2)")
+    parser.add_argument("-k", "--only", default="", help="run the mutations whose name contains this")
+    parser.add_argument("--list", action="store_true", help="check the list against the source; run nothing")
+    args = parser.parse_args(argv)
+
+    mutations = load()
+    problems = [f"stale: {m}: {why}" for m in mutations if (why := stale(m))]
+    if problems or args.list:
+        print("\n".join(problems) or f"{len(mutations)} mutations, all fit the source")
+        return 1 if problems else 0
+    selected = [m for m in mutations if args.only in m.name]
+    if not selected:
+        print(f"no mutation name contains {args.only!r}")
+        return 1
+
+    started = time.monotonic()
+    jobs = max(1, min(args.jobs, len(selected)))
+    workspaces = [Workspace() for _ in range(jobs)]
+    pending = list(reversed(selected))
+    outcomes: list[Outcome] = []
+
+    def worker(workspace: Workspace) -> None:
+        while pending:
+            try:
+                mutation = pending.pop()
+            except IndexError:
+                return
+            outcome = workspace.run(mutation)
+            outcomes.append(outcome)
+            mark = {"killed": "killed ", "survived": "SURVIVED", "unshown": "UNSHOWN", "error": "ERROR  "}
+            print(
+                f"{mark[outcome.verdict]} {outcome.seconds:5.1f}s  {mutation.name}  {outcome.detail if outcome.verdict == 'killed' else ''}",
+                flush=True,
+            )
+            if outcome.verdict != "killed":
+                print("    " + outcome.detail.replace("\n", "\n    "), flush=True)
+
+    try:
+        with ThreadPoolExecutor(jobs) as pool:
+            for future in [pool.submit(worker, w) for w in workspaces]:
+                future.result()
+    finally:
+        for workspace in workspaces:
+            workspace.close()
+
+    killed = sum(o.verdict == "killed" for o in outcomes)
+    print(
+        f"\nmutation run: {killed}/{len(selected)} killed with their code in "
+        f"{time.monotonic() - started:.0f} s ({jobs} at a time)"
+    )
+    for verdict, meaning in (
+        ("survived", "no test failed"),
+        ("unshown", "tests failed without showing the check's code"),
+        ("error", "the tests could not run"),
+    ):
+        names = sorted(o.mutation.name for o in outcomes if o.verdict == verdict)
+        if names:
+            print(f"{verdict} ({meaning}): {', '.join(names)}")
+    return 0 if killed == len(selected) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
