@@ -111,6 +111,7 @@ class Route:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    declare_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 class LocalServer:
@@ -128,7 +129,8 @@ class LocalServer:
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(route.body)))
+                if route.declare_length:
+                    self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 self.wfile.write(route.body)
 

@@ -35,9 +35,7 @@ from accredit.errors import (
     VerificationMethodError,
 )
 
-VECTORS = json.loads(
-    (Path(__file__).parent / "vectors/spec/extracted/did-key-ed25519.json").read_text()
-)
+VECTORS = json.loads((Path(__file__).parent / "vectors/spec/extracted/did-key-ed25519.json").read_text())
 
 
 @pytest.mark.parametrize("vector", VECTORS["fromSeed"], ids=lambda v: v["seedHex"][-4:])
@@ -175,6 +173,7 @@ def test_did_web_refuses_loopback_by_default(local_server: LocalServer) -> None:
         "https://user:pw@example.com/",
         "file:///etc/passwd",
         "https://0.0.0.0/",
+        "https://[::ffff:127.0.0.1]/",
     ],
 )
 def test_fetch_refuses_unsafe_urls(url: str) -> None:
@@ -194,6 +193,11 @@ def test_fetch_caps_size_and_refuses_cross_origin_redirects(local_server: LocalS
     local_server.json("/big", {"x": "a" * 2000})
     with pytest.raises(FetchError, match="larger than"):
         fetch_json(f"{local_server.base}/big", policy)
+    local_server.routes["/undeclared"] = Route(
+        200, json.dumps({"x": "a" * 2000}).encode(), declare_length=False
+    )
+    with pytest.raises(FetchError, match="larger than"):  # counted while reading, not taken on trust
+        fetch_json(f"{local_server.base}/undeclared", policy)
     local_server.routes["/away"] = Route(302, b"", {"Location": "http://localhost:1/elsewhere"})
     with pytest.raises(FetchError, match="another origin"):
         fetch_json(f"{local_server.base}/away", policy)
@@ -278,3 +282,10 @@ def test_jwk_verification_method_is_accepted() -> None:
         key.id, purpose="assertionMethod", resolver=_static(document), controller=did
     )
     assert found == key.public_key
+    # A document that publishes the private key too: the key is compromised, not usable.
+    document["verificationMethod"][0]["publicKeyJwk"] = key.to_jwk(include_private=True)
+    with pytest.raises(VerificationMethodError, match="private key") as refused:
+        resolve_verification_method(
+            key.id, purpose="assertionMethod", resolver=_static(document), controller=did
+        )
+    assert refused.value.code == "INVALID_VERIFICATION_METHOD"
