@@ -73,7 +73,9 @@ class Attackers:
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
-                status = str(session.post(self.base + "/credentials/verify", json=self.body, timeout=600).status_code)
+                status = str(
+                    session.post(self.base + "/credentials/verify", json=self.body, timeout=600).status_code
+                )
             except requests.RequestException as error:
                 if self._stop.is_set():
                     return  # the server was stopped under this request

@@ -47,7 +47,7 @@ def suspension_list(key: KeyPair, url: str) -> StaticStatusListFetcher:
         valid_from=NOW - timedelta(hours=1),
         valid_until=NOW + timedelta(hours=1),
     )
-    return StaticStatusListFetcher({url: issue_credential(unsigned, key)})
+    return StaticStatusListFetcher({url: issue_credential(unsigned, key, created=NOW)})
 
 
 def main() -> int:
@@ -70,6 +70,7 @@ def main() -> int:
             valid_from=NOW - timedelta(days=30),
         ),
         acme,
+        created=NOW,
     )
     mandate = issue_credential(
         mandate_credential(
@@ -81,6 +82,7 @@ def main() -> int:
             valid_until=NOW + timedelta(days=60),
         ),
         acme,
+        created=NOW,
     )
 
     options = VerifyOptions(
@@ -106,7 +108,7 @@ def main() -> int:
             object_ref=f"git:acme/payments@{commit}",
             previous=receipts[-1] if receipts else None,
         )
-        receipts.append(issue_credential(unsigned, bot))
+        receipts.append(issue_credential(unsigned, bot, created=NOW))
     print(f"the bot merged {len(receipts)} pull requests and signed a receipt for each")
 
     audit = verify_receipt_chain(receipts, VerifyOptions(now=NOW), mandates=[mandate])

@@ -49,7 +49,7 @@ def suspension_list(key: KeyPair) -> StaticStatusListFetcher:
         valid_from=NOW - timedelta(hours=1),
         valid_until=NOW + timedelta(hours=1),
     )
-    return StaticStatusListFetcher({LIST_URL: issue_credential(unsigned, key)})
+    return StaticStatusListFetcher({LIST_URL: issue_credential(unsigned, key, created=NOW)})
 
 
 def attest(device: KeyPair) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def attest(device: KeyPair) -> dict[str, Any]:
         outcome="24 pallets counted, seal 4471 intact, no visible damage",
         evidence=[file_evidence(name, "image/jpeg", data) for name, data in PHOTOS.items()],
     )
-    return issue_credential(unsigned, device)
+    return issue_credential(unsigned, device, created=NOW)
 
 
 def main() -> int:
@@ -84,6 +84,7 @@ def main() -> int:
             valid_until=NOW + timedelta(days=165),
         ),
         firm,
+        created=NOW,
     )
     attestation = attest(device)
     print("the device attested: shipment.inspected at Acme Pune warehouse, dock 3 on 2026-03-03")
@@ -96,7 +97,7 @@ def main() -> int:
     options = VerifyOptions(now=NOW, status_checker=status)
     challenge, domain = secrets.token_urlsafe(16), "insurer.example"
     presentation = sign_presentation(
-        [attestation, device_credential], logistics_agent, challenge=challenge, domain=domain
+        [attestation, device_credential], logistics_agent, challenge=challenge, domain=domain, created=NOW
     )
     result = verify_attestations(
         presentation, trust=trust, options=options, challenge=challenge, domain=domain
@@ -112,7 +113,9 @@ def main() -> int:
     print(f"event: {event.event_type} of {event.object} at {place} on {local:%Y-%m-%d %H:%M} IST")
     print(f"photos received match the attested digests: {photos_match}")
 
-    forged = sign_presentation([attest(rogue)], logistics_agent, challenge=challenge, domain=domain)
+    forged = sign_presentation(
+        [attest(rogue)], logistics_agent, challenge=challenge, domain=domain, created=NOW
+    )
     refused = verify_attestations(forged, trust=trust, options=options, challenge=challenge, domain=domain)
     print(f"attestation by an unaccredited device: verified={refused.verified} ({', '.join(refused.codes)})")
 

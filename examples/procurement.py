@@ -3,26 +3,25 @@
 Acme issues its agent an AgentCredential (with a kill-switch entry on Acme's suspension list)
 and a MandateCredential: negotiate and sign contracts up to 250,000 USD each, only with listed
 vendors, human co-signature above 200,000 USD. Globex, a vendor, asks the agent for a
-presentation bound to its own challenge and runs the policy engine before signing.
+presentation bound to its own single-use challenge and authorizes each contract with its
+Verifier before signing.
 
 Run: ``python examples/procurement.py``. Exits 1 if any outcome is not the expected one.
 """
 
 from __future__ import annotations
 
-import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from accredit import KeyPair, VerifyOptions, issue_credential, sign_presentation
+from accredit import KeyPair, Verifier, issue_credential, sign_presentation
 from accredit.agents import Counterparties, Money, agent_credential, mandate_credential
 from accredit.errors import StatusRetrievalError
-from accredit.policy import AuthorizationRequest, Decision, authorize
+from accredit.policy import AuthorizationRequest, Decision
 from accredit.status import (
     StaticStatusListFetcher,
-    StatusListChecker,
     new_list,
     set_bit,
     status_entry,
@@ -31,6 +30,7 @@ from accredit.status import (
 from accredit.trust import TrustedIssuer, TrustRegistry
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+QUERY = ["AgentCredential", "MandateCredential"]  # one credential of each type
 
 
 class SuspensionList:
@@ -53,7 +53,7 @@ class SuspensionList:
             valid_from=NOW - timedelta(minutes=5),
             valid_until=NOW + timedelta(minutes=5),
         )
-        return issue_credential(unsigned, self.key)
+        return issue_credential(unsigned, self.key, created=NOW)
 
 
 def expect(label: str, decision: Decision, outcome: str, code: str | None = None) -> bool:
@@ -82,6 +82,7 @@ def main() -> int:
             valid_until=NOW + timedelta(days=365),
         ),
         acme,
+        created=NOW,
     )
     mandate = issue_credential(
         mandate_credential(
@@ -97,40 +98,50 @@ def main() -> int:
             counterparties=Counterparties.of(globex.did, "suppliers.example"),
         ),
         acme,
+        created=NOW,
     )
     print("Acme issued an AgentCredential and a mandate: contract.sign up to 250000.00 USD, listed vendors")
 
     # Globex, the vendor: trusts Acme for agent credentials and mandates, checks status lists.
-    trust = TrustRegistry(
-        [TrustedIssuer(acme.did, "Acme Corp", frozenset({"AgentCredential", "MandateCredential"}))]
+    globex_verifier = Verifier(
+        trust=TrustRegistry(
+            [TrustedIssuer(acme.did, "Acme Corp", frozenset({"AgentCredential", "MandateCredential"}))]
+        ),
+        status_fetcher=StaticStatusListFetcher(kill_switch.fetch),
+        clock=lambda: NOW,
     )
-    status = StatusListChecker(StaticStatusListFetcher(kill_switch.fetch), VerifyOptions(now=NOW))
-    options = VerifyOptions(now=NOW, status_checker=status)
-    challenge, domain = secrets.token_urlsafe(16), "globex.example"
-    presentation = sign_presentation([identity, mandate], agent, challenge=challenge, domain=domain)
-    print("The agent presented its credentials, bound to Globex's challenge")
+    domain = "globex.example"
 
-    def ask(amount: str) -> Decision:
+    def present() -> tuple[dict[str, Any], str]:
+        """Globex asks for a presentation; the agent answers it, bound to its challenge."""
+        request = globex_verifier.create_request(domain=domain, query=QUERY)
+        presentation = sign_presentation(
+            [identity, mandate], agent, challenge=request["challenge"], domain=domain, created=NOW
+        )
+        return presentation, request["challenge"]
+
+    def ask(amount: str, answer: tuple[dict[str, Any], str] | None = None) -> Decision:
+        presentation, challenge = answer or present()
         request = AuthorizationRequest(
             action="contract.sign", at=NOW, amount=Decimal(amount), currency="USD", counterparty=globex.did
         )
-        return authorize(
-            presentation, request, trust=trust, options=options, challenge=challenge, domain=domain
-        )
+        return globex_verifier.authorize(presentation, request, challenge=challenge, domain=domain)
 
+    print("The agent answers each of Globex's presentation requests, bound to its challenge")
+    answered = present()
     results = [
-        expect("sign 180000.00 USD", ask("180000.00"), "allow"),
+        expect("sign 180000.00 USD", ask("180000.00", answered), "allow"),
         expect("sign 220000.00 USD", ask("220000.00"), "escalate", "ESCALATION_REQUIRED"),
         expect("sign 300000.00 USD", ask("300000.00"), "deny", "LIMIT_EXCEEDED"),
+        expect("the same presentation again", ask("1000", answered), "deny", "CHALLENGE_REPLAYED"),
     ]
-    stolen = authorize(
-        presentation,
+    other = globex_verifier.create_request(domain=domain, query=QUERY)["challenge"]
+    stolen = globex_verifier.authorize(
+        answered[0],
         AuthorizationRequest(
             action="contract.sign", at=NOW, amount=Decimal("1000"), currency="USD", counterparty=globex.did
         ),
-        trust=trust,
-        options=options,
-        challenge=secrets.token_urlsafe(16),
+        challenge=other,
         domain=domain,
     )
     results.append(expect("replayed to another challenge", stolen, "deny", "CHALLENGE_MISMATCH"))

@@ -223,3 +223,15 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return str(request.getfixturevalue("fresh_postgres"))
+
+
+# --- the signer's clock ---------------------------------------------------------------------------
+
+
+def sign_as_of(monkeypatch: pytest.MonkeyPatch, moment: Any) -> None:
+    """Make proofs created without an explicit ``created`` carry ``moment``: a test world
+    verified as of a fixed NOW must also be signed then, or every proof is created in the
+    future of NOW (``PROOF_CREATED_IN_FUTURE``)."""
+    import accredit.proofs
+
+    monkeypatch.setattr(accredit.proofs, "utcnow", lambda: moment)

@@ -20,6 +20,7 @@ _RULES = {
     "/credentials/<path:credential_id>": "/credentials/{credentialId}",
     "/agents/<path:agent_did>/suspend": "/agents/{agentDid}/suspend",
     "/tokens/<token_id>": "/tokens/{tokenId}",
+    "/issuers/<suite>/credentials/issue": "/issuers/{cryptosuite}/credentials/issue",
 }
 
 

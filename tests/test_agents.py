@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import sign_as_of
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from accredit import KeyPair, VerifyOptions, issue_credential, verify_credential
@@ -56,6 +57,11 @@ ISSUED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 SUSPENSION_LIST = "https://acme.example/status/suspension"
 _JSON_BLOCK = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
+
+
+@pytest.fixture(autouse=True)
+def _signed_as_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_as_of(monkeypatch, NOW)
 
 
 def seeded_key(name: str) -> KeyPair:
@@ -337,7 +343,12 @@ def test_counterparty_name_constraints() -> None:
     allowed = Counterparties.of("did:key:z6MkExample", "suppliers.example")
     assert allowed.allows("did:key:z6MkExample")
     assert allowed.allows("did:web:suppliers.example")
-    assert allowed.allows("did:web:emea.suppliers.example%3A8443:vendors:globex")
+    assert allowed.allows("did:web:emea.suppliers.example")
+    # The name and its subdomains only: not a port on the host, not a path under it.
+    assert not allowed.allows("did:web:suppliers.example%3A8443")
+    assert not allowed.allows("did:web:suppliers.example:users:mallory")
+    assert not allowed.allows("did:web:emea.suppliers.example%3A8443:vendors:globex")
+    assert not allowed.allows("did:web:SUPPLIERS.example")
     assert not allowed.allows("did:web:evilsuppliers.example")
     assert not allowed.allows("did:web:suppliers.example.evil.example")
     assert not allowed.allows("did:key:z6MkOther")
@@ -660,6 +671,65 @@ def test_receipts_must_name_a_known_mandate_that_permits_the_action(
     assert _chain_codes([issue_credential(pay, buyer)], mandates=[signed["mandate"]]) == [
         ("receipts[0].mandate", "ACTION_NOT_PERMITTED")
     ]
+
+
+def _receipts(signed: dict[str, dict[str, Any]], *actions: dict[str, Any]) -> list[dict[str, Any]]:
+    buyer = seeded_key("buyer")
+    receipts: list[dict[str, Any]] = []
+    for fields in actions:
+        unsigned = action_receipt(
+            agent=buyer.did,
+            action="contract.sign",
+            mandate=signed["mandate"],
+            previous=receipts[-1] if receipts else None,
+            **{
+                "performed_at": ISSUED + timedelta(days=1),
+                "counterparty": "did:web:globex.example",
+                **fields,
+            },
+        )
+        receipts.append(issue_credential(unsigned, buyer, created=ISSUED))
+    return receipts
+
+
+def test_receipts_must_keep_within_every_constraint_of_their_mandate(
+    signed: dict[str, dict[str, Any]],
+) -> None:
+    # 99,000,000 EUR to an unlisted counterparty 400 days after the mandate (USD, 90 days) ended.
+    rogue = _receipts(
+        signed,
+        {
+            "amount": Money.of("99000000.00", "EUR"),
+            "counterparty": "did:web:mallory.example",
+            "performed_at": ISSUED + timedelta(days=490),
+        },
+    )
+    later = NOW + timedelta(days=500)  # the receipt's own signature and dates are not in question
+    result = verify_receipt_chain(rogue, VerifyOptions(now=later), mandates=[signed["mandate"]])
+    assert [(c.name, c.code) for c in result.errors] == [
+        ("receipts[0].mandate.inForce", "EXPIRED"),
+        ("receipts[0].mandate.counterparty", "COUNTERPARTY_NOT_ALLOWED"),
+        ("receipts[0].mandate.transactionLimit", "CURRENCY_MISMATCH"),
+        ("receipts[0].mandate.totalLimit", "CURRENCY_MISMATCH"),
+    ]
+    early = _receipts(signed, {"performed_at": ISSUED - timedelta(seconds=1)})
+    assert _chain_codes(early, mandates=[signed["mandate"]]) == [
+        ("receipts[0].mandate.inForce", "NOT_YET_VALID")
+    ]
+    over = _receipts(signed, {"amount": Money.of("250000.01", "USD")})
+    assert _chain_codes(over, mandates=[signed["mandate"]]) == [
+        ("receipts[0].mandate.transactionLimit", "LIMIT_EXCEEDED")
+    ]
+
+
+def test_receipts_together_must_keep_within_the_total_limit(signed: dict[str, dict[str, Any]]) -> None:
+    # Four at the transaction limit reach the 1,000,000.00 USD total exactly; a fifth cent is over.
+    at_limit = [{"amount": Money.of("250000.00", "USD")}] * 4
+    receipts = _receipts(signed, *at_limit, {"amount": Money.of("0.01", "USD")}, {})
+    assert _chain_codes(receipts, mandates=[signed["mandate"]]) == [
+        ("receipts[4].mandate.totalLimit", "LIMIT_EXCEEDED")
+    ]
+    assert _chain_codes(receipts[:4], mandates=[signed["mandate"]]) == []
 
 
 def test_a_malformed_receipt_breaks_the_chain(chain: list[dict[str, Any]]) -> None:

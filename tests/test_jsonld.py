@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import random
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cachetools import LRUCache
+from pyld import canon
+from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdProcessor
 
-from accredit import jsonld
+from accredit import KeyPair, issue_credential, jsonld, verify_credential
+from accredit._dates import parse_datetime
 from accredit.errors import (
     CanonicalizationLimitError,
     InlineContextError,
@@ -215,3 +222,161 @@ def test_the_deadline_interrupts_expansion_itself(monkeypatch: pytest.MonkeyPatc
         canonicalize(document, default_document_loader(), time_limit=50)
     assert raised.value.details["limit"] == "time"
     assert 0 < len(nodes_expanded) < 100  # stopped inside expansion, long before its end
+
+
+# --- one pass, byte for byte (issue 10) --------------------------------------------------------
+
+VECTORS = Path(__file__).parent / "vectors"
+REFERENCE = json.loads((VECTORS / "reference-canonical.json").read_text())["vectors"]
+SPEC_KEY = KeyPair.from_secret_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq")
+
+
+@pytest.mark.parametrize("vector", REFERENCE, ids=[v["name"] for v in REFERENCE])
+def test_canonical_form_is_the_reference_stacks_byte_for_byte(vector: dict[str, Any]) -> None:
+    # Control characters in literals are escaped as rdf-canonize escapes them (\b \f ECHAR,
+    # others UCHAR); pyld alone left them raw, so such credentials signed elsewhere failed.
+    assert canonicalize(vector["unsigned"], default_document_loader()) == vector["canonical"]
+    signed = issue_credential(
+        vector["unsigned"], SPEC_KEY, created=parse_datetime(vector["created"], "created")
+    )
+    assert signed["proof"]["proofValue"] == vector["proofValue"]
+    assert verify_credential(vector["signed"]).verified
+
+
+def _unissued(subject: dict[str, Any]) -> dict[str, Any]:
+    """A credential for ``issue_credential``, which names the signing key's DID as issuer."""
+    return {k: v for k, v in _credential(subject, UNDEFINED_TERMS).items() if k != "issuer"}
+
+
+def _previous_canonicalize(document: dict[str, Any], loader: DocumentLoader) -> str:
+    """The implementation before issue 10: pyld's to_rdf on the compact form, then RDFC-1.0."""
+    options = {
+        "documentLoader": loader,
+        "base": None,
+        "contextResolver": ContextResolver(LRUCache(64), loader),
+    }
+    dataset = JsonLdProcessor().to_rdf(copy.deepcopy(document), options)
+    return str(canon.URDNA2015().main(dataset, {"format": "application/n-quads"}))
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    kind = rng.choice(["str", "int", "float", "bool", "list", "node", "ref"] if depth < 3 else ["str", "int"])
+    if kind == "str":
+        return rng.choice(["", "a", "same", "ünï", 'q"uote', "back\\slash", "line\nbreak"]) + str(
+            rng.randrange(3)
+        )
+    if kind == "int":
+        return rng.randrange(-(10**6), 10**6)
+    if kind == "float":
+        return rng.choice([0.5, -2.25, 1e-7, 3.0e10, 0.1])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "list":
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    if kind == "ref":
+        return {"id": f"urn:example:{rng.randrange(5)}"}
+    node: dict[str, Any] = {
+        f"p{rng.randrange(6)}": _random_value(rng, depth + 1) for _ in range(rng.randrange(1, 4))
+    }
+    if rng.random() < 0.3:
+        node["id"] = f"_:n{rng.randrange(4)}" if rng.random() < 0.5 else f"urn:example:{rng.randrange(100)}"
+    if rng.random() < 0.3:
+        node["type"] = f"T{rng.randrange(3)}"
+    return node
+
+
+def _corpus() -> list[dict[str, Any]]:
+    rng = random.Random(10)
+    documents = [v["unsigned"] for v in REFERENCE if v["name"] != "control-characters"]
+    documents += [v["unsigned"] for v in json.loads((VECTORS / "reference-signed.json").read_text())]
+    for _ in range(300):
+        subject = {f"claim{i}": _random_value(rng, 0) for i in range(rng.randrange(1, 5))}
+        documents.append(_credential(subject, UNDEFINED_TERMS))
+    credential = issue_credential(_unissued({"role": "buyer"}), SPEC_KEY)
+    documents.append(
+        {
+            "@context": [V2],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [credential, credential],
+        }
+    )
+    documents.append(credential)  # the proof is a named graph
+    documents.append({k: v for k, v in credential["proof"].items() if k != "proofValue"} | {"@context": [V2]})
+    return documents
+
+
+def test_canonical_form_equals_the_previous_implementation_byte_for_byte() -> None:
+    # No control characters here: there the previous implementation disagreed with the reference.
+    loader = DocumentLoader()
+    for document in _corpus():
+        assert canonicalize(document, loader) == _previous_canonicalize(document, DocumentLoader()), document
+
+
+@pytest.mark.parametrize(
+    ("subject", "refused"),
+    [
+        ({"_:claim": "hidden from the graph"}, "_:claim"),
+        ({"motto": {"@value": "שלום", "@language": "he", "@direction": "rtl"}}, "@direction"),
+    ],
+)
+def test_safe_mode_refuses_what_the_signed_graph_would_drop(subject: dict[str, Any], refused: str) -> None:
+    document = _credential(subject, UNDEFINED_TERMS)
+    with pytest.raises(UndefinedTermError) as raised:
+        expand(document, default_document_loader())
+    assert refused in raised.value.details["terms"]
+    with pytest.raises(UndefinedTermError):
+        issue_credential(_unissued(subject), SPEC_KEY)
+
+
+class _Work:
+    """Counts what one verification costs: loader fetches, contexts processed, expansions."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fetches: list[str] = []
+        self.contexts_processed: list[Any] = []
+        self.expansions: list[Any] = []
+        process, expand_ = JsonLdProcessor._process_context, jsonld._Expander.expand
+        load = DocumentLoader.__call__
+        monkeypatch.setattr(
+            DocumentLoader, "__call__", lambda s, url, *a: self.fetches.append(url) or load(s, url, *a)
+        )
+        monkeypatch.setattr(
+            JsonLdProcessor,
+            "_process_context",
+            lambda s, *a, **k: self.contexts_processed.append(a[1]) or process(s, *a, **k),
+        )
+        monkeypatch.setattr(
+            jsonld._Expander, "expand", lambda s, d, o: self.expansions.append(d) or expand_(s, d, o)
+        )
+
+    def reset(self) -> None:
+        self.fetches.clear()
+        self.contexts_processed.clear()
+        self.expansions.clear()
+
+
+def test_a_warm_verification_fetches_and_processes_no_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    loader = DocumentLoader()
+    key = KeyPair.generate()
+    subject = {
+        "id": "did:example:agent",
+        "mandate": {"actions": ["quote", "order"], "limit": {"amount": "5"}},
+    }
+    first, second = (issue_credential(_unissued(dict(subject, n=i)), key) for i in range(2))
+    assert verify_credential(first, document_loader=loader).verified  # cold: contexts processed once
+    work = _Work(monkeypatch)
+    assert verify_credential(second, document_loader=loader).verified
+    assert work.fetches == []
+    assert work.contexts_processed == []
+    assert len(work.expansions) == 2  # the document and its proof configuration, once each
+
+
+def test_an_inline_context_is_cached_by_its_content_not_its_identity() -> None:
+    # The loader's own contexts never change, so they are cached by identity; a document's
+    # inline context belongs to its caller, who may change it between two calls.
+    loader = DocumentLoader()
+    document = _credential({"claim": "x"}, {"claim": "https://a.example#claim"})
+    assert "a.example#claim" in canonicalize(document, loader)
+    document["@context"][1]["claim"] = "https://b.example#claim"
+    nquads = canonicalize(document, loader)
+    assert "b.example#claim" in nquads and "a.example#claim" not in nquads

@@ -11,10 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import sign_as_of
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accredit import KeyPair, VerifyOptions, issue_credential, sign_presentation
+from accredit import KeyPair, Verifier, VerifyOptions, issue_credential, sign_presentation
 from accredit.agents import (
     Counterparties,
     Mandate,
@@ -25,6 +26,7 @@ from accredit.agents import (
     event_attestation,
     mandate_credential,
 )
+from accredit.challenges import Challenge, InMemoryChallengeStore
 from accredit.errors import StatusRetrievalError, ValidationError
 from accredit.policy import AuthorizationRequest, Decision, authorize, verify_attestations
 from accredit.results import CheckStatus
@@ -42,6 +44,11 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CHALLENGE, DOMAIN = "n-0S1-globex", "globex.example"
 VENDOR = "did:web:globex.example"
 AGENT_TYPES = frozenset({"AgentCredential", "MandateCredential"})
+
+
+@pytest.fixture(autouse=True)
+def _signed_as_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_as_of(monkeypatch, NOW)
 
 
 class World:
@@ -132,6 +139,8 @@ class World:
         holder: KeyPair | None = None,
         options: VerifyOptions | None = None,
         trust: TrustRegistry | None = None,
+        non_monetary: frozenset[str] = frozenset(),
+        challenges: InMemoryChallengeStore[Challenge] | None = None,
         **request: Any,
     ) -> Decision:
         presentation = sign_presentation(
@@ -140,7 +149,14 @@ class World:
             challenge=CHALLENGE,
             domain=DOMAIN,
         )
-        return self.authorize(presentation, options=options, trust=trust, **request)
+        return self.authorize(
+            presentation,
+            options=options,
+            trust=trust,
+            non_monetary=non_monetary,
+            challenges=challenges,
+            **request,
+        )
 
     def authorize(
         self,
@@ -148,8 +164,14 @@ class World:
         *,
         options: VerifyOptions | None = None,
         trust: TrustRegistry | None = None,
+        non_monetary: frozenset[str] = frozenset(),
+        challenges: InMemoryChallengeStore[Challenge] | None = None,
         **request: Any,
     ) -> Decision:
+        """Authorize with a verifier that issued CHALLENGE just now (or with ``challenges``)."""
+        if challenges is None:
+            challenges = InMemoryChallengeStore()
+            challenges.add(Challenge(CHALLENGE, DOMAIN, NOW, NOW + timedelta(minutes=5)))
         fields: dict[str, Any] = {
             "action": "contract.sign",
             "amount": Decimal("180000.00"),
@@ -164,6 +186,8 @@ class World:
             options=options or self.options(),
             challenge=CHALLENGE,
             domain=DOMAIN,
+            challenges=challenges,
+            non_monetary=non_monetary,
         )
 
 
@@ -195,7 +219,12 @@ def test_a_request_within_the_mandate_is_allowed(world: World) -> None:
     ("request_fields", "outcome", "reasons"),
     [
         ({"action": "payment.initiate"}, "deny", [("request.action", "ACTION_NOT_PERMITTED")]),
-        ({"action": "procurement.negotiate", "amount": None, "currency": None}, "allow", []),
+        # Omitting the amount skips no limit: the mandate limits amounts, so one is required.
+        (
+            {"action": "procurement.negotiate", "amount": None, "currency": None},
+            "deny",
+            [("request.amount", "AMOUNT_REQUIRED")],
+        ),
         ({"amount": Decimal("200000.00")}, "allow", []),  # at the threshold, not above it
         ({"amount": Decimal("200000.01")}, "escalate", [("request.escalation", "ESCALATION_REQUIRED")]),
         ({"amount": Decimal("250000")}, "escalate", [("request.escalation", "ESCALATION_REQUIRED")]),
@@ -235,6 +264,48 @@ def test_requests_against_the_mandate(
 ) -> None:
     decision = world.decide(**request_fields)
     assert (decision.decision, failing(decision)) == (outcome, reasons)
+
+
+def test_a_presentation_authorizes_once(world: World) -> None:
+    presentation = sign_presentation(
+        [world.identity, world.mandate], world.agent, challenge=CHALLENGE, domain=DOMAIN
+    )
+    challenges: InMemoryChallengeStore[Challenge] = InMemoryChallengeStore()
+    challenges.add(Challenge(CHALLENGE, DOMAIN, NOW, NOW + timedelta(minutes=5)))
+    assert world.authorize(presentation, challenges=challenges).decision == "allow"
+    replayed = world.authorize(presentation, challenges=challenges)
+    assert failing(replayed) == [("challenge", "CHALLENGE_REPLAYED")]
+    unknown = world.authorize(presentation, challenges=InMemoryChallengeStore())
+    assert failing(unknown) == [("challenge", "CHALLENGE_UNKNOWN")]
+    late: InMemoryChallengeStore[Challenge] = InMemoryChallengeStore()
+    late.add(Challenge(CHALLENGE, DOMAIN, NOW - timedelta(minutes=6), NOW - timedelta(minutes=1)))
+    assert failing(world.authorize(presentation, challenges=late)) == [("challenge", "CHALLENGE_EXPIRED")]
+
+
+def test_a_decision_is_bound_to_the_request_it_was_made_for(world: World) -> None:
+    request = AuthorizationRequest("contract.sign", NOW, Decimal("180000.00"), "USD", VENDOR)
+    challenges: InMemoryChallengeStore[Challenge] = InMemoryChallengeStore()
+    bound = Challenge(CHALLENGE, DOMAIN, NOW, NOW + timedelta(minutes=5), request=request.to_json())
+    challenges.add(bound)
+    decision = world.decide(challenges=challenges)
+    assert decision.decision == "allow" and decision.allows(request)
+    assert not decision.allows(replace(request, amount=Decimal("190000.00")))
+    # The challenge was issued for 180,000.00 USD: the same presentation cannot buy more.
+    challenges = InMemoryChallengeStore()
+    challenges.add(bound)
+    more = world.decide(challenges=challenges, amount=Decimal("190000.00"))
+    assert failing(more) == [("request.binding", "REQUEST_MISMATCH")]
+
+
+def test_an_action_the_verifier_declares_non_monetary_needs_no_amount(world: World) -> None:
+    request = {"action": "procurement.negotiate", "amount": None, "currency": None}
+    assert failing(world.decide(**request)) == [("request.amount", "AMOUNT_REQUIRED")]
+    assert world.decide(non_monetary={"procurement.negotiate"}, **request).decision == "allow"
+    # Declaring one action non-monetary does not free another.
+    signing = {"action": "contract.sign", "amount": None, "currency": None}
+    assert failing(world.decide(non_monetary={"procurement.negotiate"}, **signing)) == [
+        ("request.amount", "AMOUNT_REQUIRED")
+    ]
 
 
 def test_the_kill_switch_denies_the_same_presentation(world: World) -> None:
@@ -631,3 +702,51 @@ def test_every_widening_of_one_field_is_rejected_naming_it(data: st.DataObject, 
         if c.status is CheckStatus.FAILED
     ]
     assert failed == [("DELEGATION_WIDENS", field)]
+
+
+# --- one verifier object for the whole decision --------------------------------------------------
+
+
+def _verifier(world: World) -> Verifier:
+    return Verifier(trust=world.trust, status_fetcher=StaticStatusListFetcher(world.fetch), clock=lambda: NOW)
+
+
+def test_the_verifier_authorizes_root_mandates_and_delegation_chains_once(world: World) -> None:
+    verifier = _verifier(world)
+    helper_identity, child = world.delegated()
+    cases = [
+        (world.agent, [world.identity, world.mandate], "contract.sign", VENDOR),
+        (
+            world.helper,
+            [world.identity, world.mandate, helper_identity, child],
+            "procurement.negotiate",
+            "did:web:emea.suppliers.example",
+        ),
+    ]
+    for holder, credentials, action, counterparty in cases:
+        asked = verifier.create_request(domain=DOMAIN, query=["AgentCredential", "MandateCredential"])
+        presentation = sign_presentation(credentials, holder, challenge=asked["challenge"], domain=DOMAIN)
+        request = AuthorizationRequest(action, NOW, Decimal("15000"), "USD", counterparty)
+        decision = verifier.authorize(presentation, request, challenge=asked["challenge"], domain=DOMAIN)
+        assert decision.decision == "allow", failing(decision)
+        assert decision.allows(request)
+        again = verifier.authorize(presentation, request, challenge=asked["challenge"], domain=DOMAIN)
+        assert failing(again) == [("challenge", "CHALLENGE_REPLAYED")]
+
+
+def test_the_verifier_authorizes_the_request_its_challenge_was_issued_for(world: World) -> None:
+    verifier = _verifier(world)
+    request = AuthorizationRequest("contract.sign", NOW, Decimal("180000.00"), "USD", VENDOR)
+    asked = verifier.create_request(domain=DOMAIN, query=["MandateCredential"], for_request=request)
+    presentation = sign_presentation(
+        [world.identity, world.mandate], world.agent, challenge=asked["challenge"], domain=DOMAIN
+    )
+    decision = verifier.authorize(presentation, None, challenge=asked["challenge"], domain=DOMAIN)
+    assert decision.decision == "allow" and decision.request == request
+    assert decision.challenge is not None and decision.challenge.value == asked["challenge"]
+    plain = verifier.create_request(domain=DOMAIN)
+    presentation = sign_presentation(
+        [world.identity, world.mandate], world.agent, challenge=plain["challenge"], domain=DOMAIN
+    )
+    missing = verifier.authorize(presentation, None, challenge=plain["challenge"], domain=DOMAIN)
+    assert failing(missing) == [("request", "REQUEST_MISSING")]

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from accredit import keys
 from accredit._dates import parse_datetime
-from accredit.dids import StaticResolver, default_resolver, did_key_document
+from accredit.credentials import VerifyOptions
+from accredit.dids import StaticResolver, default_resolver, did_key_document, shared_resolver
 from accredit.errors import ProofError, UnsupportedCryptosuiteError
 from accredit.jsonld import DocumentLoader, canonicalize
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
@@ -388,3 +390,26 @@ def test_a_proof_set_canonicalizes_its_document_once(
     codes = _codes(document, loader)
     assert codes.count("PROOF_INVALID") == 7
     assert len(canonicalized) == 3  # the document, and two proof configurations
+
+
+def test_each_key_is_decoded_and_checked_once(loader: DocumentLoader) -> None:
+    # Issue 10: the small-order check is pure-Python arithmetic; it ran twice per verification.
+    decodes, small_order_checks = keys._public_key_from_multibase, keys._ed25519_has_small_order
+    before = decodes.cache_info().misses, small_order_checks.cache_info().misses
+    document, _ = _signed(loader)
+    for _ in range(3):
+        checks = verify_proofs(
+            document,
+            purpose="assertionMethod",
+            controller=document["issuer"],
+            resolver=default_resolver(),  # a fresh resolver each time: the worst case
+            document_loader=loader,
+        )
+        assert [c.code for c in checks if c.code] == []
+    assert decodes.cache_info().misses - before[0] == 1
+    assert small_order_checks.cache_info().misses - before[1] == 1
+
+
+def test_verification_uses_one_resolver_per_process_by_default() -> None:
+    # A resolver per call cached nothing across calls: every verification resolved again.
+    assert VerifyOptions().resolver is VerifyOptions().resolver is shared_resolver()

@@ -74,7 +74,9 @@ def test_the_many_objects_attack_is_refused_before_any_json_ld_work(
 ) -> None:
     expansions: list[Any] = []
     original = JsonLdProcessor.expand
-    monkeypatch.setattr(JsonLdProcessor, "expand", lambda self, *a: expansions.append(a) or original(self, *a))
+    monkeypatch.setattr(
+        JsonLdProcessor, "expand", lambda self, *a: expansions.append(a) or original(self, *a)
+    )
 
     started = time.monotonic()
     response = service.verify(attack())

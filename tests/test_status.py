@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import base64
 import gzip
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import LocalServer
+from conftest import LocalServer, sign_as_of
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accredit import KeyPair, VerifyOptions, issue_credential, verify_credential
-from accredit._http import FetchPolicy
-from accredit.errors import StatusListError, StatusListLengthError, StatusListTooLargeError
+from accredit._http import FetchPolicy, fetch_json
+from accredit.errors import (
+    FetchError,
+    StatusListError,
+    StatusListLengthError,
+    StatusListTooLargeError,
+    StatusRetrievalError,
+)
 from accredit.status import (
+    MAX_STATUS_ENTRIES,
+    MAX_STATUS_LISTS,
     MIN_ENTRIES,
     HTTPStatusListFetcher,
     StaticStatusListFetcher,
@@ -33,6 +45,11 @@ from accredit.status import (
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 LIST_URL = "https://issuer.example/status/1"
 UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+
+
+@pytest.fixture(autouse=True)
+def _signed_as_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_as_of(monkeypatch, NOW)
 
 
 def test_bit_order_is_left_most_first() -> None:
@@ -98,11 +115,16 @@ class Issuer:
         return f"{LIST_URL}/{purpose}"
 
     def list_credential(
-        self, purpose: str, key: KeyPair | None = None, *, valid_until: datetime = NOW + timedelta(hours=1)
+        self,
+        purpose: str,
+        key: KeyPair | None = None,
+        *,
+        url: str | None = None,
+        valid_until: datetime = NOW + timedelta(hours=1),
     ) -> dict[str, Any]:
         signer = key or self.key
         unsigned = status_list_credential(
-            self.url(purpose),
+            url or self.url(purpose),
             signer.did,
             purpose,
             self.bits[purpose],
@@ -222,8 +244,72 @@ def test_index_out_of_range_fails(issuer: Issuer) -> None:
 
 
 def test_purpose_mismatch_fails(issuer: Issuer) -> None:
-    issuer.overrides[issuer.url("revocation")] = issuer.list_credential("suspension")
+    revocation = issuer.url("revocation")
+    issuer.overrides[revocation] = issuer.list_credential("suspension", url=revocation)
     assert _status_codes(issuer, issuer.credential()) == ["STATUS_PURPOSE_MISMATCH"]
+
+
+def test_a_list_served_at_another_url_is_refused(issuer: Issuer) -> None:
+    # A validly signed list of the same issuer and purpose, but the credential of another URL
+    # (an old list, or one meant for other credentials), replayed where the entry points.
+    elsewhere = issuer.list_credential("revocation", url=f"{LIST_URL}/revocation-old")
+    issuer.overrides[issuer.url("revocation")] = elsewhere
+    assert _status_codes(issuer, issuer.credential()) == ["STATUS_LIST_URL_MISMATCH"]
+
+
+def _unbounded_list(issuer: Issuer, issued: datetime) -> dict[str, Any]:
+    unsigned = status_list_credential(
+        issuer.url("revocation"),
+        issuer.key.did,
+        "revocation",
+        issuer.bits["revocation"],
+        valid_from=issued,
+        valid_until=issued,
+    )
+    del unsigned["validUntil"]
+    return issue_credential(unsigned, issuer.key)
+
+
+def test_a_list_without_validity_bound_is_refused_once_older_than_the_maximum_age(issuer: Issuer) -> None:
+    issuer.overrides[issuer.url("revocation")] = _unbounded_list(issuer, NOW - timedelta(days=300))
+    assert _status_codes(issuer, issuer.credential()) == ["STATUS_LIST_STALE"]
+    issuer.overrides[issuer.url("revocation")] = _unbounded_list(issuer, NOW - timedelta(hours=23))
+    assert _status_codes(issuer, issuer.credential()) == []
+    stricter = StatusListChecker(
+        StaticStatusListFetcher(issuer.fetch), VerifyOptions(now=NOW), max_list_age=timedelta(hours=1)
+    )
+    result = verify_credential(issuer.credential(), VerifyOptions(now=NOW, status_checker=stricter))
+    assert list(result.codes) == ["STATUS_LIST_STALE"]
+
+
+def test_status_entries_and_lists_per_credential_are_capped(issuer: Issuer) -> None:
+    def with_status(entries: list[dict[str, str]]) -> dict[str, Any]:
+        return issue_credential(
+            {
+                "@context": ["https://www.w3.org/ns/credentials/v2", UNDEFINED_TERMS],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": {"id": "did:example:agent"},
+                "credentialStatus": entries,
+            },
+            issuer.key,
+        )
+
+    fetched: list[str] = []
+
+    def counting(url: str) -> dict[str, Any]:
+        fetched.append(url)
+        return issuer.fetch(url)
+
+    options = VerifyOptions(
+        now=NOW, status_checker=StatusListChecker(StaticStatusListFetcher(counting), VerifyOptions(now=NOW))
+    )
+    many = [status_entry(issuer.url("revocation"), i, "revocation") for i in range(MAX_STATUS_ENTRIES + 1)]
+    assert list(verify_credential(with_status(many), options).codes) == ["STATUS_ENTRIES_EXCEEDED"]
+    lists = [status_entry(f"{LIST_URL}/r{i}", 1, "revocation") for i in range(MAX_STATUS_LISTS + 1)]
+    assert list(verify_credential(with_status(lists), options).codes) == ["STATUS_ENTRIES_EXCEEDED"]
+    assert fetched == []  # refused before any fetch
+    allowed = [status_entry(issuer.url("revocation"), i, "revocation") for i in range(MAX_STATUS_ENTRIES)]
+    assert list(verify_credential(with_status(allowed), options).codes) == []
 
 
 def test_oversized_list_fails(issuer: Issuer) -> None:
@@ -300,3 +386,90 @@ def test_http_fetcher_caches_for_max_age_and_never_past_valid_until(
     fetcher.fetch(url)
     fetcher.fetch(url)
     assert local_server.hits["/status/revocation"] == 6
+
+
+def test_http_fetcher_remembers_failures_briefly(local_server: LocalServer) -> None:
+    clock = [1_000_000.0]
+    policy = FetchPolicy(allow_private=True, allow_http=True, timeout=2)
+    fetcher = HTTPStatusListFetcher(policy, failure_ttl=30, clock=lambda: clock[0])
+    for _ in range(3):
+        with pytest.raises(StatusRetrievalError):
+            fetcher.fetch(f"{local_server.base}/missing")
+    assert local_server.hits["/missing"] == 1
+    clock[0] += 31
+    with pytest.raises(StatusRetrievalError):
+        fetcher.fetch(f"{local_server.base}/missing")
+    assert local_server.hits["/missing"] == 2
+    # A host that answered (HTTP 404) is still asked for its other lists.
+    local_server.json("/other", {"id": "x"})
+    assert fetcher.fetch(f"{local_server.base}/other") == {"id": "x"}
+
+
+# --- one deadline per fetch ----------------------------------------------------------------------
+
+
+class DripServer:
+    """A server on 127.0.0.1 that answers every connection one byte every ``interval``
+    seconds: in the status line and headers (``stage="headers"``) or in the body."""
+
+    def __init__(self, stage: str, interval: float = 0.05) -> None:
+        self.stage, self.interval = stage, interval
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(connection,), daemon=True).start()
+
+    def _drip(self, connection: socket.socket) -> None:
+        body = b'{"padding": "' + b"x" * 400 + b'"}'
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        head += b"X-Padding: " + b"y" * 400 + b"\r\n"
+        head += b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        with connection:
+            try:
+                connection.recv(65536)
+                if self.stage == "body":
+                    connection.sendall(head)
+                for byte in head + body if self.stage == "headers" else body:
+                    if self.stopped.is_set():
+                        return
+                    connection.sendall(bytes([byte]))
+                    time.sleep(self.interval)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+@pytest.fixture(params=["headers", "body"])
+def drip_server(request: pytest.FixtureRequest) -> Iterator[DripServer]:
+    server = DripServer(request.param)
+    yield server
+    server.close()
+
+
+def test_a_dripping_server_cannot_hold_a_fetch_past_its_deadline(drip_server: DripServer) -> None:
+    # The whole answer takes ~45 s at one byte per 50 ms; each read alone is quick, so only a
+    # wall-clock deadline for the whole fetch stops it.
+    policy = FetchPolicy(allow_private=True, allow_http=True, timeout=1.0)
+    url = f"http://127.0.0.1:{drip_server.port}/status/1"
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="longer than 1.0s"):
+        fetch_json(url, policy)
+    assert time.monotonic() - started < 2.0
+    fetcher = HTTPStatusListFetcher(policy)
+    for _ in range(3):
+        with pytest.raises(StatusRetrievalError):
+            fetcher.fetch(f"http://127.0.0.1:{drip_server.port}/status/{_}")
+    assert drip_server.connections == 2  # the fetcher asked the unresponsive host once

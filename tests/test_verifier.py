@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import LocalServer
+from conftest import LocalServer, sign_as_of
 
 from accredit import KeyPair, issue_credential, sign_presentation
 from accredit._dates import format_datetime
@@ -44,6 +44,11 @@ V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
 LIST_BASE = "https://issuer.example/status"
 DOMAIN = "shop.example"
+
+
+@pytest.fixture(autouse=True)
+def _signed_as_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_as_of(monkeypatch, NOW)
 
 
 class Clock:
@@ -227,7 +232,20 @@ def _oversized(org: Org) -> dict[str, Any]:
 
 
 def _purpose_swapped(org: Org) -> dict[str, Any]:
-    org.lists[org.url("revocation")] = org.lists[org.url("suspension")]
+    unsigned = status_list_credential(
+        org.url("revocation"),
+        org.key.did,
+        "suspension",
+        org.bits["suspension"],
+        valid_from=NOW - timedelta(days=1),
+        valid_until=NOW + timedelta(days=3),
+    )
+    org.lists[org.url("revocation")] = issue_credential(unsigned, org.key, created=NOW - timedelta(days=1))
+    return {}
+
+
+def _list_of_another_url(org: Org) -> dict[str, Any]:
+    org.lists[org.url("revocation")] = org.lists[org.url("suspension")]  # signed, but for another URL
     return {}
 
 
@@ -251,6 +269,7 @@ def _suspended(org: Org) -> dict[str, Any]:
         (_out_of_range, ["STATUS_INDEX_OUT_OF_RANGE"]),
         (_oversized, ["STATUS_LIST_TOO_LARGE"]),
         (_purpose_swapped, ["STATUS_PURPOSE_MISMATCH"]),
+        (_list_of_another_url, ["STATUS_LIST_URL_MISMATCH"]),
         (_revoked, ["REVOKED"]),
         (_suspended, ["SUSPENDED"]),
     ],
@@ -387,6 +406,11 @@ def test_request_shape_is_vc_api_query_by_example(org: Org) -> None:
     assert len(request["challenge"]) >= 32
     other = make_verifier(org).create_request(domain=DOMAIN)
     assert other["query"] == [{"type": "DIDAuthentication"}] and other["challenge"] != request["challenge"]
+    both = make_verifier(org).create_request(domain=DOMAIN, query=["AgentCredential", "MandateCredential"])
+    assert both["query"][0]["credentialQuery"] == [
+        {"example": {"type": ["AgentCredential"]}},
+        {"example": {"type": ["MandateCredential"]}},
+    ]
 
 
 def test_presentation_verifies_once_then_replay_is_rejected(

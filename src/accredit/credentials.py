@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from . import _json
 from ._dates import parse_datetime, require_aware, utcnow
-from .dids import Resolver, default_resolver
+from .dids import Resolver, shared_resolver
 from .errors import AccreditError, CanonicalizationLimitError, InputError, ValidationError
 from .jsonld import DocumentLoader, check_contexts, check_size, default_document_loader, expand
 from .keys import KeyPair
@@ -86,6 +86,8 @@ def _validate_status(credential: Mapping[str, Any]) -> None:
     for entry in status if isinstance(status, list) else [status]:
         if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
             raise ValidationError("each credentialStatus needs a type", field="credentialStatus")
+        if "id" in entry:
+            _require_url(entry["id"], "credentialStatus.id")
         for key in ("statusListIndex", "statusSize"):
             # Status indexes are plain ASCII digit strings (Bitstring Status List §2.1):
             # no signs, no spaces, no non-ASCII digits that int() would happily accept.
@@ -94,6 +96,48 @@ def _validate_status(credential: Mapping[str, Any]) -> None:
                     f"credentialStatus.{key} must be a string of ASCII digits",
                     field=f"credentialStatus.{key}",
                 )
+
+
+# Properties whose objects VC Data Model 2.0 requires to name their ``type`` (§4.11 data
+# schemas, §5.4 refreshing, §5.5 terms of use, §5.6 evidence); credentialSchema also its ``id``.
+TYPED_PROPERTIES = ("credentialSchema", "refreshService", "termsOfUse", "evidence")
+
+
+def _validate_typed_properties(credential: Mapping[str, Any]) -> None:
+    for name in TYPED_PROPERTIES:
+        if name not in credential:
+            continue
+        value = credential[name]
+        for entry in value if isinstance(value, list) else [value]:
+            if not isinstance(entry, dict):
+                raise ValidationError(f"each {name} must be an object", field=name)
+            if not types_of(entry):
+                raise ValidationError(f"each {name} needs a type", field=f"{name}.type")
+            if name == "credentialSchema":
+                _require_url(entry.get("id"), f"{name}.id")
+
+
+def _validate_related_resources(credential: Mapping[str, Any]) -> None:
+    """VCDM 2.0 §5.3: each related resource is an object with a unique ``id`` URL and a
+    ``digestSRI`` or ``digestMultibase`` (accredit never retrieves them to compare digests)."""
+    if "relatedResource" not in credential:
+        return
+    value = credential["relatedResource"]
+    seen: set[str] = set()
+    for entry in value if isinstance(value, list) else [value]:
+        if not isinstance(entry, dict):
+            raise ValidationError("each relatedResource must be an object", field="relatedResource")
+        resource_id = _require_url(entry.get("id"), "relatedResource.id")
+        if resource_id in seen:
+            raise ValidationError(
+                f"relatedResource {resource_id} is listed twice", field="relatedResource.id"
+            )
+        seen.add(resource_id)
+        digests = [entry.get(name) for name in ("digestSRI", "digestMultibase") if name in entry]
+        if not digests or not all(isinstance(d, str) and d for d in digests):
+            raise ValidationError(
+                "each relatedResource needs a digestSRI or digestMultibase string", field="relatedResource"
+            )
 
 
 def validity_window(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -186,12 +230,28 @@ def validate_credential(credential: Any) -> None:
             _require_url(subject["id"], "credentialSubject.id")
     validity_window(credential)
     _validate_status(credential)
+    _validate_typed_properties(credential)
+    _validate_related_resources(credential)
     _require_one_description_per_node(credential, ("proof",))
 
 
 def holder_of(presentation: Mapping[str, Any]) -> str | None:
+    """The presentation's holder: its ``holder`` id, or, when it names none, the DID that
+    controls its proofs' verification method (VCDM 2.0 §4.13 leaves ``holder`` optional).
+
+    None when neither tells: no holder and no proof, or proofs by different DIDs. The proof
+    check then binds the signature to this DID, so the holder is authenticated either way.
+    Raises ``ValidationError`` for a malformed ``holder``.
+    """
     holder = presentation.get("holder")
-    return None if holder is None else _id_of(holder, "holder")
+    if holder is not None:
+        return _id_of(holder, "holder")
+    signers = {
+        proof["verificationMethod"].split("#", 1)[0]
+        for proof in proofs_of(presentation)
+        if isinstance(proof, dict) and isinstance(proof.get("verificationMethod"), str)
+    }
+    return signers.pop() if len(signers) == 1 else None
 
 
 def embedded_credentials(presentation: Mapping[str, Any]) -> list[Any]:
@@ -343,7 +403,7 @@ class VerifyOptions:
     ``status_checker``.
     """
 
-    resolver: Resolver = field(default_factory=default_resolver)
+    resolver: Resolver = field(default_factory=shared_resolver)
     document_loader: DocumentLoader = field(default_factory=default_document_loader)
     now: datetime | None = None
     max_clock_skew: timedelta = timedelta(0)
@@ -440,6 +500,7 @@ def _credential_checks(credential: dict[str, Any], options: VerifyOptions) -> li
         document_loader=options.document_loader,
         accepted_suites=options.accepted_suites,
         now=options.moment(),
+        max_clock_skew=options.max_clock_skew,
     )
     checks += _validity_checks(credential, options)
     checks += _status_checks(credential, options)
@@ -463,14 +524,15 @@ def verify_credential(
     return VerificationResult.of("credential", _credential_checks(document, opts))
 
 
-def _holder_check(presentation: Mapping[str, Any]) -> Check:
-    if holder_of(presentation) is None:
+def _holder_check(presentation: Mapping[str, Any], holder: str | None) -> Check:
+    if holder is None:
         return Check.failed(
             "holder",
             "HOLDER_MISMATCH",
-            "the presentation names no holder, so its signer cannot be bound to one",
+            "the presentation names no holder and its proofs name no single signer to take as the holder",
         )
-    return Check.passed("holder", holder=holder_of(presentation))
+    named = "holder" in presentation
+    return Check.passed("holder", holder=holder, source="holder" if named else "proof.verificationMethod")
 
 
 def verify_presentation(
@@ -496,19 +558,29 @@ def verify_presentation(
         validate_presentation(document)
     except ValidationError as error:
         return VerificationResult.of("presentation", _skip_all(Check.from_error("dataModel", error)))
-    checks = [Check.passed("dataModel", version=data_model_version(document)), _holder_check(document)]
+    holder = holder_of(document)
+    checks = [
+        Check.passed("dataModel", version=data_model_version(document)),
+        _holder_check(document, holder),
+    ]
     checks += _context_checks(document, opts)
-    checks += verify_proofs(
-        document,
-        purpose="authentication",
-        controller=holder_of(document) or "",
-        resolver=opts.resolver,
-        document_loader=opts.document_loader,
-        accepted_suites=opts.accepted_suites,
-        challenge=challenge,
-        domain=domain,
-        now=opts.moment(),
-    )
+    if holder is None:
+        # No DID to bind the proofs to: the holder check above already failed, and checking
+        # them against no one would only add a misleading "does not belong to ''".
+        checks.append(Check.skipped("proof", "NOT_CHECKED", "not checked: the presentation has no holder"))
+    else:
+        checks += verify_proofs(
+            document,
+            purpose="authentication",
+            controller=holder,
+            resolver=opts.resolver,
+            document_loader=opts.document_loader,
+            accepted_suites=opts.accepted_suites,
+            challenge=challenge,
+            domain=domain,
+            now=opts.moment(),
+            max_clock_skew=opts.max_clock_skew,
+        )
     for index, credential in enumerate(embedded_credentials(document)):
         prefix = f"verifiableCredential[{index}]"
         checks += [c.prefixed(prefix) for c in _credential_checks(credential, opts)]

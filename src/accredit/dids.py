@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-import requests
-
 from ._http import FetchPolicy, fetch_json
 from .errors import (
     AccreditError,
@@ -46,6 +44,7 @@ __all__ = [
     "did_web_to_url",
     "resolve",
     "resolve_verification_method",
+    "shared_resolver",
     "split_did_url",
     "url_to_did_web",
 ]
@@ -95,7 +94,7 @@ def split_did_url(did_url: Any) -> tuple[str, str | None]:
 def _x25519_from_ed25519(raw: bytes) -> bytes:
     """The Montgomery u-coordinate of an Edwards point: u = (1 + y) / (1 − y) mod p (RFC 7748 §4.1)."""
     y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
-    u = (1 + y) * pow(1 - y, _P - 2, _P) % _P
+    u = (1 + y) * pow(1 - y, -1, _P) % _P
     return u.to_bytes(32, "little")
 
 
@@ -174,14 +173,13 @@ def url_to_did_web(url: str) -> str:
 class DIDWebResolver:
     """Resolves did:web over HTTPS under ``policy`` (SSRF-safe by default)."""
 
-    def __init__(self, policy: FetchPolicy | None = None, session: requests.Session | None = None) -> None:
+    def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
-        self.session = session
 
     def resolve(self, did: str) -> dict[str, Any]:
         url = did_web_to_url(did, scheme="http" if self.policy.allow_http and _is_local(did) else "https")
         try:
-            document = fetch_json(url, self.policy, self.session).document
+            document = fetch_json(url, self.policy).document
         except AccreditError as error:
             raise DIDResolutionError(
                 f"cannot resolve {did}: {error.message}", did=did, cause=error.code
@@ -267,22 +265,24 @@ def default_resolver(
     *,
     allow_private: bool = False,
     allow_http: bool = False,
-    session: requests.Session | None = None,
 ) -> Resolver:
     """did:key and did:web with caching. ``allow_private``/``allow_http`` are for tests on
     127.0.0.1 and closed networks only."""
     policy = FetchPolicy(allow_private=allow_private, allow_http=allow_http)
-    return CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy, session)}))
+    return CachingResolver(MethodResolver({"key": DIDKeyResolver(), "web": DIDWebResolver(policy)}))
 
 
 @functools.cache
-def _shared_resolver() -> Resolver:
+def shared_resolver() -> Resolver:
+    """The process's one default resolver: did:key and did:web (public addresses only, each
+    fetch under one deadline), at most 1024 documents cached for five minutes. Verification
+    uses it unless given another, so each DID is resolved and its key decoded once."""
     return default_resolver()
 
 
 def resolve(did: str, resolver: Resolver | None = None) -> dict[str, Any]:
     """Resolve ``did`` (did:key, did:web) to its DID document. Raises ``DIDError`` subclasses."""
-    return (resolver or _shared_resolver()).resolve(did)
+    return (resolver or shared_resolver()).resolve(did)
 
 
 # --- verification methods -------------------------------------------------------------------

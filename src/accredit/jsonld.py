@@ -20,6 +20,10 @@ canonicalization has no work limit. This module closes each of those gaps:
 - ``canonicalize`` expands once and builds the RDF dataset from that expansion in linear
   time; it bounds the quads, the RDFC-1.0 work and the wall time (one deadline that
   interrupts expansion, conversion and canonicalization alike).
+
+RDFC-1.0 itself stays pyld's Python algorithm under that budget: a native canonicalizer
+(pyoxigraph) could be neither interrupted by the deadline nor charged against the work budget,
+and it differs from the reference implementation on some literals.
 """
 
 from __future__ import annotations
@@ -41,9 +45,8 @@ from cachetools import LRUCache
 from pyld import canon
 from pyld.context_resolver import ContextResolver
 from pyld.documentloader.frozen import BUNDLED_CONTEXTS
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE
+from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdProcessor
 from pyld.jsonld import JsonLdError as PyLdError
-from pyld.jsonld import JsonLdProcessor
 
 from .errors import (
     AccreditError,
@@ -150,6 +153,8 @@ class DocumentLoader:
         sources.update(extra or {})
         self._sources = sources
         self._documents: dict[str, dict[str, Any]] = {}
+        self._parts: set[int] = set()  # ids of the objects and arrays inside those documents
+        self._loading = threading.Lock()  # each document is parsed once, even under threads
         self.contexts = _ProcessedContexts(context_cache_size)
 
     @property
@@ -161,22 +166,40 @@ class DocumentLoader:
         """The parsed context at ``url`` (shared: do not modify). Raises ``UnknownContextError``
         outside the allowlist."""
         document = self._documents.get(url) if isinstance(url, str) else None
-        if document is None:
-            source = self._sources.get(url) if isinstance(url, str) else None
-            if source is None:
-                raise UnknownContextError(
-                    f"context {url!r} is not one this verifier knows; contexts are never fetched",
-                    url=str(url),
-                )
-            if isinstance(source, Path):
-                document = json.loads(source.read_text(encoding="utf-8"))
-            else:
-                document = json.loads(json.dumps(source))  # a private copy of a caller's mapping
-            self._documents[url] = document
-        return document
+        if document is not None:
+            return document
+        source = self._sources.get(url) if isinstance(url, str) else None
+        if source is None:
+            raise UnknownContextError(
+                f"context {url!r} is not one this verifier knows; contexts are never fetched",
+                url=str(url),
+            )
+        with self._loading:
+            if url not in self._documents:
+                if isinstance(source, Path):
+                    parsed = json.loads(source.read_text(encoding="utf-8"))
+                else:
+                    parsed = json.loads(json.dumps(source))  # a private copy of a caller's mapping
+                self._parts.update(id(part) for part in _containers(parsed))
+                self._documents[url] = parsed
+            return self._documents[url]
+
+    def owns(self, value: Any) -> bool:
+        """True if ``value`` is an object or array inside one of this loader's documents."""
+        return id(value) in self._parts
 
     def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
         return {"contextUrl": None, "documentUrl": url, "document": self.document(url), "tag": "static"}
+
+
+def _containers(document: Any) -> list[Any]:
+    found, stack = [], [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict | list):
+            found.append(item)
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return found
 
 
 @functools.cache
@@ -278,14 +301,20 @@ def _pyld_call(operation: str, function: Any, *args: Any) -> Any:
         raise JsonLdError(f"JSON-LD {operation} failed: {type(error).__name__}") from None
 
 
-def _local_context_key(local: Any) -> tuple[Any, Any]:
-    """A cache key for a local context and the object the entry must hold to stay valid:
-    URLs are their own key; an object is keyed by identity, kept alive by its entry."""
+def _local_context_key(local: Any, loader: DocumentLoader) -> tuple[Any, Any]:
+    """A cache key for a local context and the object the entry must hold to stay valid.
+
+    URLs are their own key. A scoped context inside one of the loader's documents (never
+    modified) is keyed by identity, held by its entry; any other object, such as an inline
+    context of the document being expanded, by its content, which its owner may change.
+    """
     if isinstance(local, str):
         return local, None
     if isinstance(local, list) and all(isinstance(entry, str) for entry in local):
         return tuple(local), None
-    return id(local), local
+    if loader.owns(local):
+        return id(local), local
+    return json.dumps(local, sort_keys=True, default=repr), None
 
 
 class _Expander(JsonLdProcessor):  # type: ignore[misc]
@@ -294,7 +323,7 @@ class _Expander(JsonLdProcessor):  # type: ignore[misc]
     def __init__(self, loader: DocumentLoader, deadline: _Deadline) -> None:
         self.dropped: list[str] = []
         super().__init__(on_property_dropped=lambda term: self.dropped.append(str(term)))
-        self._contexts = loader.contexts
+        self._loader = loader
         self._deadline = deadline
 
     def _expand(self, *args: Any, **kwargs: Any) -> Any:
@@ -314,12 +343,12 @@ class _Expander(JsonLdProcessor):  # type: ignore[misc]
         arguments = (override_protected, propagate, validate_scoped)
         if cycles is not None:  # pyld validating a scoped context from inside a definition
             return super()._process_context(active_ctx, local_ctx, options, *arguments, cycles)
-        local_key, local = _local_context_key(local_ctx)
+        local_key, local = _local_context_key(local_ctx, self._loader)
         key = (id(active_ctx), local_key, arguments)
-        processed = self._contexts.get(key, active_ctx, local)
+        processed = self._loader.contexts.get(key, active_ctx, local)
         if processed is None:
             processed = super()._process_context(active_ctx, local_ctx, options, *arguments)
-            self._contexts.put(key, active_ctx, local, processed)
+            self._loader.contexts.put(key, active_ctx, local, processed)
         return processed
 
 
@@ -371,27 +400,30 @@ def check_contexts(
 def _unsafe_terms(expanded: Any) -> list[str]:
     """What safe mode refuses in an expanded document, which RDF would drop or alter:
     ``@type``/``@id`` values that are not absolute IRIs or blank nodes (terms the context did
-    not define), properties that are blank node ids, and ``@direction`` on strings."""
+    not define), properties that are not absolute IRIs (blank node ids included), ``@direction``
+    on strings, and malformed language tags or datatypes."""
     bad: list[str] = []
     stack = [expanded]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
+        elif isinstance(item, dict) and "@value" in item:
+            if "@direction" in item:
+                bad.append("@direction")
+            if "@language" in item and not _LANGUAGE.match(str(item["@language"])):
+                bad.append(f"@language {str(item['@language'])[:40]!r}")
+            datatype = item.get("@type", "@json")
+            if datatype != "@json" and not (isinstance(datatype, str) and _IRI.match(datatype)):
+                bad.append(str(datatype)[:200])
         elif isinstance(item, dict):
-            if "@value" in item:
-                if "@direction" in item:
-                    bad.append("@direction")
-                if "@language" in item and not _LANGUAGE.match(str(item["@language"])):
-                    bad.append(f"@language {str(item['@language'])[:40]!r}")
-                continue
             for key, value in item.items():
                 if key in ("@type", "@id"):
                     for iri in value if isinstance(value, list) else [value]:
                         if isinstance(iri, str) and not (_IRI.match(iri) or iri.startswith("_:")):
-                            bad.append(iri)
-                elif key.startswith("_:"):
-                    bad.append(key)
+                            bad.append(iri[:200])
+                elif not (key.startswith("@") or _IRI.match(key)):
+                    bad.append(key[:200])  # "_:x": RDF has no blank-node predicates
                 else:
                     stack.append(value)
     return bad
@@ -529,8 +561,11 @@ _CONTROL_ESCAPES = {
 }
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _escape_controls(nquads: list[str]) -> list[str]:
-    return sorted(nquad.translate(_CONTROL_ESCAPES) for nquad in nquads)
+    return sorted(nquad.translate(_CONTROL_ESCAPES) if _CONTROL.search(nquad) else nquad for nquad in nquads)
 
 
 class _BoundedURDNA2015(canon.URDNA2015):  # type: ignore[misc]
@@ -557,6 +592,12 @@ class _BoundedURDNA2015(canon.URDNA2015):  # type: ignore[misc]
     def hash_nquads(self, nquads: list[str]) -> str:
         digest: str = super().hash_nquads(_escape_controls(nquads))
         return digest
+
+    def modify_first_degree_component(self, id_: str, component: Any, key: str) -> Any:
+        # pyld deep-copies the component; a shallow copy is all the relabelling needs.
+        if component["type"] != "blank node":
+            return component
+        return {"type": "blank node", "value": "_:a" if component["value"] == id_ else "_:z"}
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
         self._charge(1)

@@ -13,6 +13,7 @@ those). The error is always ``InvalidKeyError``, never a wrong key.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -87,11 +88,13 @@ def _split_multicodec(
     return key_type, raw
 
 
+@functools.lru_cache(maxsize=4096)
 def _ed25519_has_small_order(raw: bytes) -> bool:
     """True if the encoded point is non-canonical, not on the curve, or of order ≤ 8.
 
     Decodes per RFC 8032 §5.1.3 and multiplies by the cofactor 8; a small-order point
     lands on the identity. Such keys admit signatures that verify for every message.
+    Pure and memoized: each key is checked once per process.
     """
     y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
     sign = raw[31] >> 7
@@ -109,8 +112,8 @@ def _ed25519_has_small_order(raw: bytes) -> bool:
     for _ in range(3):  # [8]P by three doublings in affine coordinates
         xx, yy, xy = x * x % _P, y * y % _P, x * y % _P
         dxy = _D * xx * yy % _P
-        x = 2 * xy * pow(1 + dxy, _P - 2, _P) % _P
-        y = (yy + xx) * pow(1 - dxy, _P - 2, _P) % _P
+        x = 2 * xy * pow(1 + dxy, -1, _P) % _P  # a modular inverse, ~30x faster than pow(·, p−2)
+        y = (yy + xx) * pow(1 - dxy, -1, _P) % _P
     return x == 0 and y == 1
 
 
@@ -154,9 +157,9 @@ class PublicKey:
 
     @classmethod
     def from_multibase(cls, value: str) -> PublicKey:
-        """Decode a Multikey ``publicKeyMultibase``. Raises ``InvalidKeyError``."""
-        key_type, raw = _split_multicodec(multibase_decode(value), _PUBLIC_HEADERS, "public")
-        return cls.from_raw(key_type, raw)
+        """Decode a Multikey ``publicKeyMultibase``. Raises ``InvalidKeyError``. Each distinct
+        value is decoded once per process (keys are immutable values)."""
+        return _public_key_from_multibase(value)
 
     @classmethod
     def from_jwk(cls, jwk: Any) -> PublicKey:
@@ -213,6 +216,12 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_key_from_multibase(value: str) -> PublicKey:
+    key_type, raw = _split_multicodec(multibase_decode(value), _PUBLIC_HEADERS, "public")
+    return PublicKey.from_raw(key_type, raw)
 
 
 class KeyPair:

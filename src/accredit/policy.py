@@ -9,6 +9,10 @@ everything else allows and the amount is above the escalation threshold.
 
 Codes it adds to the verifier's (``PROOF_INVALID``, ``EXPIRED``, ``SUSPENDED``, ...)::
 
+    challenge                        CHALLENGE_UNKNOWN, CHALLENGE_EXPIRED, CHALLENGE_REPLAYED,
+                                     CHALLENGE_DOMAIN_MISMATCH (single use, see accredit.challenges)
+    request.binding                  REQUEST_MISMATCH (the challenge was issued for another request)
+    request                          REQUEST_MISSING (no request, and the challenge names none)
     mandate                          MANDATE_MISSING, MANDATE_AMBIGUOUS, INVALID_DOCUMENT
     chain[0].parentMandate           DELEGATION_PARENT_MISSING (the chain stops short of a root)
     chain[i].delegation.*            DELEGATION_DIGEST_MISMATCH, DELEGATION_SIGNER_MISMATCH,
@@ -18,14 +22,15 @@ Codes it adds to the verifier's (``PROOF_INVALID``, ``EXPIRED``, ``SUSPENDED``, 
                                      ISSUER_NOT_TRUSTED, KILL_SWITCH_MISSING, ACTS_FOR_MISMATCH
     chain[i].inForce                 NOT_YET_VALID, EXPIRED (at the request's time)
     request.*                        ACTION_NOT_PERMITTED, COUNTERPARTY_NOT_ALLOWED,
-                                     LIMIT_EXCEEDED, CURRENCY_MISMATCH, ESCALATION_REQUIRED
+                                     LIMIT_EXCEEDED, CURRENCY_MISMATCH, ESCALATION_REQUIRED,
+                                     AMOUNT_REQUIRED (limits apply, no amount given)
 
 ``verify_attestations`` adds ``ATTESTATION_MISSING`` and ``ATTESTER_NOT_ACCREDITED``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -44,6 +49,8 @@ from .agents import (
     Reference,
     check_delegation,
 )
+from .agents.mandates import check_counterparty, check_in_force, check_within
+from .challenges import Challenge, ChallengeStore, check_challenge
 from .credentials import VerifyOptions, embedded_credentials, holder_of, verify_presentation
 from .errors import AccreditError, ValidationError
 from .results import Check, CheckStatus, VerificationResult
@@ -88,6 +95,33 @@ class AuthorizationRequest:
         """The amount with its currency, or None."""
         return None if self.amount is None or self.currency is None else Money(self.amount, self.currency)
 
+    def to_json(self) -> dict[str, str | None]:
+        """What is asked (not when, nor what was spent before): the form a challenge issued for
+        this request keeps, so the decision can only be about this request."""
+        return {
+            "action": self.action,
+            "amount": None if self.amount is None else format(self.amount, "f"),
+            "currency": self.currency,
+            "counterparty": self.counterparty,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, at: datetime) -> AuthorizationRequest:
+        """Read ``to_json``'s form back, at time ``at``. Raises ``ValidationError``."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("action"), str):
+            raise ValidationError("an authorization request needs an action", field="action")
+        fields = {k: data.get(k) for k in ("amount", "currency", "counterparty")}
+        if not all(v is None or isinstance(v, str) for v in fields.values()):
+            raise ValidationError("amount, currency and counterparty must be strings", field="request")
+        amount = fields["amount"]
+        return cls(
+            data["action"],
+            at,
+            None if amount is None else Money.of(amount, str(fields["currency"])).amount,
+            fields["currency"],
+            fields["counterparty"],
+        )
+
     def total(self) -> Money | None:
         """``spent_total + amount`` (exactly), or None without an amount."""
         money = self.money
@@ -102,11 +136,20 @@ class AuthorizationRequest:
 class Decision:
     """The answer: ``decision`` is "allow", "deny" or "escalate" (a human co-signature is
     needed); ``reasons`` holds the presentation's failed checks and every policy check;
-    ``verification`` the full presentation result. Not a truth value: read ``decision``."""
+    ``verification`` the full presentation result; ``request`` what was decided (None when
+    no request could be known) and ``challenge`` the challenge the decision consumed. Not a
+    truth value: read ``decision``."""
 
     decision: Outcome
     reasons: tuple[Check, ...]
     verification: VerificationResult
+    request: AuthorizationRequest | None
+    challenge: Challenge | None = None
+
+    def allows(self, request: AuthorizationRequest) -> bool:
+        """True only for an "allow" decided for exactly ``request`` (a decision is not
+        transferable to another action, amount or counterparty)."""
+        return self.decision == "allow" and self.request == request
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -120,6 +163,7 @@ class Decision:
         """The JSON form: ``decision``, ``codes``, ``reasons`` and ``verification``."""
         return {
             "decision": self.decision,
+            "request": None if self.request is None else self.request.to_json(),
             "codes": list(self.codes),
             "reasons": [c.to_dict() for c in self.reasons],
             "verification": self.verification.to_dict(),
@@ -210,18 +254,6 @@ def _chain(
     return chain[::-1], []
 
 
-def _in_force(name: str, mandate: Mandate, at: datetime) -> Check:
-    if mandate.valid_from is not None and at < mandate.valid_from:
-        return Check.failed(
-            name, "NOT_YET_VALID", "the mandate is not in force yet", at=at, validFrom=mandate.valid_from
-        )
-    if mandate.valid_until is not None and at > mandate.valid_until:
-        return Check.failed(
-            name, "EXPIRED", "the mandate is no longer in force", at=at, validUntil=mandate.valid_until
-        )
-    return Check.passed(name, at=at)
-
-
 def _agent_checks(
     name: str,
     mandate: Mandate,
@@ -272,7 +304,7 @@ def _chain_checks(
         name = f"chain[{index}]"
         if index:
             checks += [c.prefixed(name) for c in check_delegation(chain[index - 1][0], mandate)]
-        checks.append(_in_force(f"{name}.inForce", mandate, at))
+        checks.append(check_in_force(f"{name}.inForce", mandate, at))
         agent_checks, identity = _agent_checks(name, mandate, agents, trust)
         checks += agent_checks
         if complete and index == 0 and identity is not None and identity.acts_for.get("id") != root.issuer:
@@ -303,56 +335,45 @@ def _action_check(mandate: Mandate, request: AuthorizationRequest) -> Check:
     return Check.passed("request.action", action=request.action)
 
 
-def _counterparty_check(mandate: Mandate, request: AuthorizationRequest) -> Check:
-    allowed = mandate.counterparties
-    if allowed is not None and (request.counterparty is None or not allowed.allows(request.counterparty)):
+def _amount_check(mandate: Mandate, request: AuthorizationRequest, non_monetary: Collection[str]) -> Check:
+    # A verifier that forgets the amount must not skip every limit: under a mandate with limits
+    # an amount is required, unless the verifier declared the action non-monetary.
+    limited = (mandate.transaction_limit, mandate.total_limit, mandate.escalation_threshold) != (None,) * 3
+    if request.money is None and limited and request.action not in non_monetary:
         return Check.failed(
-            "request.counterparty",
-            "COUNTERPARTY_NOT_ALLOWED",
-            f"the mandate does not allow dealing with {request.counterparty}",
-            counterparty=request.counterparty,
+            "request.amount",
+            "AMOUNT_REQUIRED",
+            f"the mandate limits amounts, so {request.action!r} needs an amount and currency "
+            "(or must be declared non-monetary by the verifier)",
+            action=request.action,
         )
-    return Check.passed("request.counterparty", counterparty=request.counterparty)
-
-
-def _compare(name: str, bound: Money | None, value: Money, code: str, message: str, **evidence: Any) -> Check:
-    if bound is None:
-        return Check.passed(name)
-    if bound.currency != value.currency:
-        return Check.failed(
-            name,
-            "CURRENCY_MISMATCH",
-            f"the request is in {value.currency}, the mandate's {name.split('.')[-1]} in {bound.currency}",
-            requested=str(value),
-            bound=str(bound),
-        )
-    if value.amount > bound.amount:
-        return Check.failed(
-            name,
-            code,
-            f"{value} is above {bound}: {message}",
-            requested=str(value),
-            bound=str(bound),
-            **evidence,
-        )
-    return Check.passed(name, requested=str(value), bound=str(bound))
+    return Check.passed("request.amount", amount=None if request.money is None else str(request.money))
 
 
 def _request_checks(
-    mandate: Mandate, request: AuthorizationRequest, identity: AgentIdentity | None
+    mandate: Mandate,
+    request: AuthorizationRequest,
+    identity: AgentIdentity | None,
+    non_monetary: Collection[str],
 ) -> list[Check]:
-    checks = [_action_check(mandate, request), _counterparty_check(mandate, request)]
+    checks = [
+        _action_check(mandate, request),
+        check_counterparty("request.counterparty", mandate, request.counterparty),
+        _amount_check(mandate, request, non_monetary),
+    ]
     money, total = request.money, request.total()
     if money is None or total is None:
         return checks
     contact = dict(identity.escalation_contact) if identity is not None else {}
     return [
         *checks,
-        _compare(
+        check_within(
             "request.transactionLimit", mandate.transaction_limit, money, "LIMIT_EXCEEDED", "over the limit"
         ),
-        _compare("request.totalLimit", mandate.total_limit, total, "LIMIT_EXCEEDED", "over the total limit"),
-        _compare(
+        check_within(
+            "request.totalLimit", mandate.total_limit, total, "LIMIT_EXCEEDED", "over the total limit"
+        ),
+        check_within(
             "request.escalation",
             mandate.escalation_threshold,
             money,
@@ -374,7 +395,10 @@ def _decide(reasons: Sequence[Check]) -> Outcome:
 
 
 def _policy_checks(
-    presentation: Mapping[str, Any], request: AuthorizationRequest, trust: TrustRegistry
+    presentation: Mapping[str, Any],
+    request: AuthorizationRequest,
+    trust: TrustRegistry,
+    non_monetary: Collection[str],
 ) -> list[Check]:
     mandates, errors = _read(presentation, MANDATE_CREDENTIAL, Mandate.from_credential)
     agents, agent_errors = _read(presentation, AGENT_CREDENTIAL, AgentIdentity.from_credential)
@@ -384,28 +408,79 @@ def _policy_checks(
         return [*errors, leaf]
     chain, chain_errors = _chain(leaf, mandates)
     checks, identity = _chain_checks(chain, agents, trust, request.at, complete=not chain_errors)
-    return [*errors, *chain_errors, *checks, *_request_checks(leaf[0], request, identity)]
+    return [*errors, *chain_errors, *checks, *_request_checks(leaf[0], request, identity, non_monetary)]
+
+
+def _bound_request_check(issued: Challenge | None, request: AuthorizationRequest) -> list[Check]:
+    # A challenge issued for one call authorizes that call only: a presentation answering it
+    # cannot be spent on another action, amount or counterparty.
+    if issued is None or issued.request is None:
+        return []
+    if dict(issued.request) != request.to_json():
+        return [
+            Check.failed(
+                "request.binding",
+                "REQUEST_MISMATCH",
+                "the challenge was issued for another request",
+                expected=dict(issued.request),
+                actual=request.to_json(),
+            )
+        ]
+    return [Check.passed("request.binding")]
 
 
 def authorize(
     presentation: Any,
-    request: AuthorizationRequest,
+    request: AuthorizationRequest | None,
     *,
     trust: TrustRegistry,
     options: VerifyOptions,
     challenge: str,
     domain: str,
+    challenges: ChallengeStore,
+    non_monetary: Collection[str] = (),
 ) -> Decision:
     """Decide whether the presentation's holder may do ``request``.
 
-    ``options`` verify the presentation (give a ``status_checker``: agent credentials carry a
-    kill switch); its ``now`` defaults to ``request.at``. Returns a ``Decision`` with every
-    reason; raises only ``InputError`` when ``presentation`` is not a JSON object.
+    ``challenge`` must be one ``challenges`` issued for ``domain``, unexpired and unused; it is
+    consumed whatever the outcome, so a presentation authorizes once. A challenge issued for
+    one request (``Challenge.request``) authorizes that request only (``REQUEST_MISMATCH``);
+    ``request=None`` means that request, at ``options.now`` (``REQUEST_MISSING`` if the
+    challenge names none). ``options`` verify the presentation (give a ``status_checker``:
+    agent credentials carry a kill switch); its ``now`` defaults to ``request.at``. Actions in
+    ``non_monetary`` need no amount under a mandate with limits; any other does
+    (``AMOUNT_REQUIRED``). Returns a ``Decision`` with every reason; raises only
+    ``InputError`` when ``presentation`` is not a JSON object. ``accredit.Verifier.authorize``
+    calls this with its own collaborators.
     """
-    opts = options if options.now is not None else replace(options, now=request.at)
+    opts = options if options.now is not None or request is None else replace(options, now=request.at)
+    challenge_check, issued = check_challenge(challenges, challenge, domain, opts.moment())
     verification = verify_presentation(presentation, opts, challenge=challenge, domain=domain)
-    reasons = [*verification.errors, *_policy_checks(presentation, request, trust)]
-    return Decision(_decide(reasons), tuple(reasons), verification)
+    reasons = [challenge_check, *verification.errors]
+    if request is None:
+        request = _request_of(issued, opts.moment())
+        if request is None:
+            if issued is not None:
+                reasons.append(
+                    Check.failed(
+                        "request", "REQUEST_MISSING", "no request given, and the challenge names none"
+                    )
+                )
+            return Decision("deny", tuple(reasons), verification, None, issued)
+    reasons += [
+        *_bound_request_check(issued, request),
+        *_policy_checks(presentation, request, trust, non_monetary),
+    ]
+    return Decision(_decide(reasons), tuple(reasons), verification, request, issued)
+
+
+def _request_of(issued: Challenge | None, at: datetime) -> AuthorizationRequest | None:
+    if issued is None or issued.request is None:
+        return None
+    try:
+        return AuthorizationRequest.from_json(issued.request, at)
+    except ValidationError:
+        return None  # a shared store returned something else: nothing to authorize
 
 
 # --- attestations -----------------------------------------------------------------------------

@@ -10,7 +10,11 @@ and an index; a set bit means revoked (or suspended) for that purpose.
 
 The check fails closed: a list that cannot be fetched, is not validly signed by the
 credential's own issuer, is malformed, too large when decompressed, or too short for the
-index, is "not verified", each with its own code.
+index, is "not verified", each with its own code. So is a list that is the credential of
+another URL than the one it was fetched from (``STATUS_LIST_URL_MISMATCH``: a stale or
+foreign list replayed at this URL), one with no ``validUntil`` issued longer ago than the
+checker's maximum age (``STATUS_LIST_STALE``), and a credential naming more entries or lists
+than a verifier fetches for one credential (``STATUS_ENTRIES_EXCEEDED``).
 """
 
 from __future__ import annotations
@@ -25,11 +29,10 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-
-import requests
+from urllib.parse import urlsplit
 
 from ._dates import format_datetime, parse_datetime
 from ._http import FetchPolicy, fetch_json
@@ -64,6 +67,10 @@ MAX_DECODED_BYTES = 2 * 1024 * 1024  # 16.7M entries; a larger list is refused, 
 PURPOSES = ("revocation", "suspension")
 _VERIFIED_LISTS = 64  # verified list documents remembered per checker
 _CACHED_LIST_BYTES = 256 * 1024
+_CACHED_FETCHES = 1024  # fetched documents and failures remembered per fetcher
+MAX_STATUS_ENTRIES = 4  # a credential names each list it uses once per purpose
+MAX_STATUS_LISTS = 2  # remote fetches one credential can cause
+DEFAULT_MAX_LIST_AGE = timedelta(days=1)  # for a list without validUntil
 _FAILED_CODE = {"revocation": "REVOKED", "suspension": "SUSPENDED"}
 
 
@@ -211,20 +218,41 @@ def _max_age(headers: Mapping[str, str], now: float) -> float | None:
 class HTTPStatusListFetcher:
     """Fetches list credentials over HTTP(S) under a ``FetchPolicy`` and caches each for what
     its ``Cache-Control``/``Expires`` allow, never past the list's own ``validUntil`` and at most
-    ``max_ttl`` seconds. Failures are not cached."""
+    ``max_ttl`` seconds.
+
+    A failure is remembered for ``failure_ttl`` seconds and answered again without a fetch, so
+    one hostile host cannot hold a thread per credential that names it; a host that did not
+    answer at all (deadline, connection refused) is remembered for all its URLs.
+    """
 
     def __init__(
         self,
         policy: FetchPolicy | None = None,
-        session: requests.Session | None = None,
         *,
         max_ttl: float = 300.0,
+        failure_ttl: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.policy = policy or FetchPolicy()
-        self.session, self.max_ttl, self.clock = session, max_ttl, clock
+        self.max_ttl, self.failure_ttl, self.clock = max_ttl, failure_ttl, clock
         self._cache: dict[str, tuple[float, Mapping[str, Any]]] = {}
+        self._failures: dict[str, tuple[float, StatusRetrievalError]] = {}
         self._lock = threading.Lock()
+
+    def _failed_before(self, url: str, now: float) -> StatusRetrievalError | None:
+        with self._lock:
+            for key in (url, _origin(url)):
+                failure = self._failures.get(key)
+                if failure and failure[0] > now:
+                    return failure[1]
+        return None
+
+    def _remember_failure(self, url: str, error: StatusRetrievalError, unanswered: bool, now: float) -> None:
+        with self._lock:
+            for key in (url, _origin(url)) if unanswered else (url,):
+                self._failures[key] = (now + self.failure_ttl, error)
+            while len(self._failures) > _CACHED_FETCHES:
+                self._failures.pop(next(iter(self._failures)))
 
     def fetch(self, url: str) -> Mapping[str, Any]:
         now = self.clock()
@@ -232,15 +260,22 @@ class HTTPStatusListFetcher:
             cached = self._cache.get(url)
             if cached and cached[0] > now:
                 return cached[1]
+        failed = self._failed_before(url, now)
+        if failed is not None:
+            raise failed
         try:
-            fetched = fetch_json(url, self.policy, self.session)
+            fetched = fetch_json(url, self.policy)
         except AccreditError as error:
-            raise StatusRetrievalError(
+            failure = StatusRetrievalError(
                 f"cannot fetch status list {url}: {error.message}", url=url, cause=error.code
-            ) from None
+            )
+            self._remember_failure(url, failure, "status" not in error.details, now)
+            raise failure from None
         document = fetched.document
         if not isinstance(document, dict):
-            raise StatusRetrievalError(f"{url} did not return a JSON object", url=url)
+            failure = StatusRetrievalError(f"{url} did not return a JSON object", url=url)
+            self._remember_failure(url, failure, False, now)
+            raise failure
         max_age = _max_age(fetched.headers, now)
         ttl = self.max_ttl if max_age is None else min(self.max_ttl, max_age)
         try:
@@ -251,9 +286,14 @@ class HTTPStatusListFetcher:
         if ttl > 0:
             with self._lock:
                 self._cache[url] = (now + ttl, document)
-                if len(self._cache) > 1024:
+                if len(self._cache) > _CACHED_FETCHES:
                     self._cache.pop(next(iter(self._cache)))
         return document
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 # --- checking -------------------------------------------------------------------------------
@@ -290,7 +330,10 @@ class StatusListChecker:
     ``VerifyOptions(status_checker=StatusListChecker(fetcher, options))``.
 
     ``list_options`` verify each list credential (resolver, loader, clock); their own
-    ``status_checker`` is ignored (a list has no status of its own).
+    ``status_checker`` is ignored (a list has no status of its own). A list must be the
+    credential it was fetched as (its ``id`` is the entry's ``statusListCredential``) and have
+    a validity bound: a ``validUntil``, or else a ``validFrom`` no older than ``max_list_age``.
+    A credential may name at most ``MAX_STATUS_ENTRIES`` entries in ``MAX_STATUS_LISTS`` lists.
     """
 
     def __init__(
@@ -299,10 +342,12 @@ class StatusListChecker:
         list_options: VerifyOptions | None = None,
         *,
         max_bytes: int = MAX_DECODED_BYTES,
+        max_list_age: timedelta = DEFAULT_MAX_LIST_AGE,
     ) -> None:
         self.fetcher = fetcher
         self.list_options = replace(list_options or VerifyOptions(), status_checker=None)
         self.max_bytes = max_bytes
+        self.max_list_age = max_list_age
         self._windows: OrderedDict[str, tuple[datetime, datetime]] = OrderedDict()
         self._verified_bits: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -310,6 +355,25 @@ class StatusListChecker:
     def __call__(self, credential: Mapping[str, Any]) -> Sequence[Check]:
         status = credential.get("credentialStatus")
         entries = status if isinstance(status, list) else [status]
+        if len(entries) > MAX_STATUS_ENTRIES:
+            return [
+                Check.failed(
+                    "status",
+                    "STATUS_ENTRIES_EXCEEDED",
+                    f"a credential may name at most {MAX_STATUS_ENTRIES} status entries",
+                    entries=len(entries),
+                )
+            ]
+        lists = {str(e.get("statusListCredential")) for e in entries if isinstance(e, dict)}
+        if len(lists) > MAX_STATUS_LISTS:
+            return [
+                Check.failed(
+                    "status",
+                    "STATUS_ENTRIES_EXCEEDED",
+                    f"a credential's status entries may name at most {MAX_STATUS_LISTS} lists",
+                    lists=len(lists),
+                )
+            ]
         checks = []
         for position, entry in enumerate(entries):
             name = "status" if len(entries) == 1 else f"status[{position}]"
@@ -318,6 +382,36 @@ class StatusListChecker:
             except AccreditError as error:
                 checks.append(Check.from_error(name, error))
         return checks
+
+    def _bound_check(self, status_list: Mapping[str, Any], url: str, name: str) -> Check | None:
+        """A failed check if the list is not the one named at ``url`` or has no validity
+        bound; None when both hold."""
+        if status_list.get("id") != url:
+            return Check.failed(
+                name,
+                "STATUS_LIST_URL_MISMATCH",
+                "the status list fetched is a credential for another URL",
+                url=url,
+                listId=status_list.get("id"),
+            )
+        if "validUntil" in status_list or "expirationDate" in status_list:
+            return None  # the core verification refuses it once expired
+        issued = status_list.get("validFrom", status_list.get("issuanceDate"))
+        oldest = self.list_options.moment() - self.max_list_age
+        try:
+            issued_at = None if issued is None else parse_datetime(issued, "validFrom")
+        except ValidationError:
+            issued_at = None  # the core verification reports the malformed date
+        if issued_at is None or issued_at < oldest:
+            return Check.failed(
+                name,
+                "STATUS_LIST_STALE",
+                f"the status list has no validUntil and was not issued within {self.max_list_age}",
+                url=url,
+                validFrom=issued,
+                maxAge=str(self.max_list_age),
+            )
+        return None
 
     def _verify_list(self, status_list: Mapping[str, Any]) -> tuple[str, VerificationResult | None]:
         """Verify a list credential, or skip it if this exact document verified before and
@@ -349,6 +443,9 @@ class StatusListChecker:
 
     def _check(self, credential: Mapping[str, Any], entry: _Entry, name: str) -> Check:
         status_list = self.fetcher.fetch(entry.list_url)
+        unbound = self._bound_check(status_list, entry.list_url, name)
+        if unbound is not None:
+            return unbound
         key, result = self._verify_list(status_list)
         if result is not None and not result.verified:
             return Check.failed(

@@ -22,16 +22,20 @@ from __future__ import annotations
 
 import copy
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from ._dates import require_aware, utcnow
 from ._http import FetchPolicy
+from .challenges import (
+    Challenge,
+    ChallengeState,
+    ChallengeStore,
+    InMemoryChallengeStore,
+    check_challenge,
+)
 from .credentials import (
     VerifyOptions,
     embedded_credentials,
@@ -45,6 +49,7 @@ from .credentials import (
 from .dids import Resolver, default_resolver
 from .errors import PresentationRequestError, UnsupportedQueryError, ValidationError
 from .jsonld import DocumentLoader, default_document_loader
+from .policy import AuthorizationRequest, Decision, authorize
 from .proofs import RECOMMENDED_SUITES
 from .results import Check, CheckStatus, VerificationResult
 from .status import HTTPStatusListFetcher, StatusListChecker, StatusListFetcher
@@ -186,94 +191,11 @@ def _build_query(query: str | Sequence[str] | Sequence[Mapping[str, Any]] | Mapp
         return [dict(query)]
     items = list(query)
     if items and all(isinstance(item, str) for item in items):
-        return [{"type": "QueryByExample", "credentialQuery": [{"example": {"type": items}}]}]
+        # One credential of each type (not one credential carrying them all).
+        return [{"type": "QueryByExample", "credentialQuery": [{"example": {"type": [t]}} for t in items]}]
     if not all(isinstance(item, Mapping) for item in items):
         raise PresentationRequestError("query must be credential types or VPR query objects, not a mix")
     return [dict(item) for item in items if isinstance(item, Mapping)]
-
-
-# --- challenges --------------------------------------------------------------------------------
-
-
-class ChallengeState(StrEnum):
-    VALID = "valid"
-    UNKNOWN = "unknown"
-    EXPIRED = "expired"
-    REPLAYED = "replayed"
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """An issued challenge: its ``domain``, when it was ``issued`` and stops being accepted
-    (``expires``), and the JSON ``query`` of its request (to check the answer against)."""
-
-    value: str
-    domain: str
-    issued: datetime
-    expires: datetime
-    query: Any = None
-
-
-class ChallengeStore(Protocol):
-    """Remembers issued challenges so each is accepted once. A service sharing state between
-    instances implements this over its database: ``consume`` must be atomic (e.g. an
-    ``UPDATE … SET used = true WHERE value = ? AND NOT used``)."""
-
-    def add(self, challenge: Challenge) -> None:
-        """Remember ``challenge``; raise ``ValueError`` if that value is already remembered."""
-        ...
-
-    def consume(self, value: str, now: datetime) -> tuple[ChallengeState, Challenge | None]:
-        """Mark ``value`` used; say whether it was valid, unknown, expired or used before."""
-        ...
-
-
-class InMemoryChallengeStore:
-    """A thread-safe, bounded in-process ``ChallengeStore``.
-
-    Challenges that expired before a new one was issued are purged as it is added; beyond
-    ``max_entries`` the oldest is forgotten. Forgetting is always safe: a forgotten challenge
-    is ``UNKNOWN``, which is refused, so memory stays bounded without reopening a replay window.
-    """
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be positive")
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[Challenge, bool]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, challenge: Challenge) -> None:
-        with self._lock:
-            if challenge.value in self._entries:
-                raise ValueError("this challenge value is already in use")
-            # Entries are in issue order, so with one lifetime the stale ones are at the front.
-            while self._entries:
-                oldest, _ = next(iter(self._entries.values()))
-                if oldest.expires >= challenge.issued:
-                    break
-                self._entries.popitem(last=False)
-            self._entries[challenge.value] = (challenge, False)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def consume(self, value: str, now: datetime) -> tuple[ChallengeState, Challenge | None]:
-        with self._lock:
-            entry = self._entries.get(value)
-            if entry is None:
-                return ChallengeState.UNKNOWN, None
-            challenge, used = entry
-            # Used whatever the outcome: a failed attempt must not be retried with variations.
-            self._entries[value] = (challenge, True)
-        if used:
-            return ChallengeState.REPLAYED, challenge
-        if now > challenge.expires:
-            return ChallengeState.EXPIRED, challenge
-        return ChallengeState.VALID, challenge
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
 
 
 # --- the verifier ------------------------------------------------------------------------------
@@ -290,7 +212,10 @@ class Verifier:
     ``clock`` returns an aware ``datetime``; ``max_clock_skew`` widens every validity window by
     that much on both sides. With ``require_holder_binding`` (the default) each presented
     credential must be about the presentation's holder. Challenges from ``create_request`` are
-    accepted once, for ``challenge_ttl``.
+    accepted once, for ``challenge_ttl``, by ``verify_presentation`` or ``authorize``, from
+    ``challenge_store`` (in memory by default; ``accredit.exchange.stores`` has SQL and Redis
+    stores shared by several processes). ``non_monetary_actions`` need no amount in
+    ``authorize`` under a mandate with limits.
 
     Raises ``ValueError`` for a negative skew or a non-positive challenge lifetime.
     """
@@ -308,6 +233,7 @@ class Verifier:
         require_holder_binding: bool = True,
         challenge_ttl: timedelta = timedelta(minutes=5),
         challenge_store: ChallengeStore | None = None,
+        non_monetary_actions: Collection[str] = (),
     ) -> None:
         if max_clock_skew < timedelta(0):
             raise ValueError("max_clock_skew must not be negative")
@@ -316,7 +242,7 @@ class Verifier:
         self.trust = trust
         self.resolver = resolver or default_resolver()
         self.status_fetcher = status_fetcher or HTTPStatusListFetcher(
-            FetchPolicy(), clock=lambda: self._now().timestamp()
+            FetchPolicy(), clock=lambda: self.now().timestamp()
         )
         self.document_loader = document_loader or default_document_loader()
         self.clock = clock
@@ -325,8 +251,10 @@ class Verifier:
         self.require_holder_binding = require_holder_binding
         self.challenge_ttl = challenge_ttl
         self.challenges: ChallengeStore = challenge_store or InMemoryChallengeStore()
+        self.non_monetary_actions = frozenset(non_monetary_actions)
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """This verifier's clock (an aware datetime)."""
         return require_aware(self.clock(), "clock()")
 
     def _options(self, now: datetime) -> VerifyOptions:
@@ -362,7 +290,7 @@ class Verifier:
         Returns a result listing every check; raises only ``InputError`` for input that is not
         a JSON object or is too deep.
         """
-        core = verify_credential(credential, self._options(self._now()))
+        core = verify_credential(credential, self._options(self.now()))
         return VerificationResult.of("credential", [*core.checks, self._trust_check(credential)])
 
     def create_request(
@@ -371,12 +299,16 @@ class Verifier:
         domain: str,
         query: str | Sequence[str] | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
         challenge: str | None = None,
+        for_request: AuthorizationRequest | None = None,
+        for_call: str | None = None,
     ) -> dict[str, Any]:
         """A VC-API ``VerifiablePresentationRequest`` bound to ``domain`` with a fresh
         single-use challenge (or ``challenge``, which must be unguessable and unused).
 
-        ``query`` is credential type names (one ``QueryByExample`` asking for a credential
-        with all of them), VPR query objects, or ``None`` for ``DIDAuthentication`` only.
+        ``query`` is credential type names (one ``QueryByExample`` asking for one credential
+        of each type), VPR query objects, or ``None`` for ``DIDAuthentication`` only. With
+        ``for_request``, an answer to this request can only ``authorize`` that request;
+        ``for_call`` is kept with the challenge (the digest of the HTTP call it was issued for).
         Raises ``PresentationRequestError``/``UnsupportedQueryError``.
         """
         if not isinstance(domain, str) or not domain:
@@ -387,40 +319,22 @@ class Verifier:
             raise PresentationRequestError(f"a challenge must be at least {MIN_CHALLENGE_LENGTH} characters")
         request = {"query": _build_query(query), "challenge": value, "domain": domain}
         PresentationRequest.from_dict(request)  # refuse a request no wallet could answer
-        now = self._now()
+        now = self.now()
         try:
             self.challenges.add(
-                Challenge(value, domain, now, now + self.challenge_ttl, copy.deepcopy(request["query"]))
+                Challenge(
+                    value,
+                    domain,
+                    now,
+                    now + self.challenge_ttl,
+                    copy.deepcopy(request["query"]),
+                    None if for_request is None else for_request.to_json(),
+                    for_call,
+                )
             )
         except ValueError:
             raise PresentationRequestError("this challenge is already in use") from None
         return request
-
-    def _challenge_check(self, value: str, domain: str, now: datetime) -> tuple[Check, Challenge | None]:
-        state, challenge = self.challenges.consume(value, now)
-        if state is ChallengeState.UNKNOWN or challenge is None:
-            return Check.failed(
-                "challenge", "CHALLENGE_UNKNOWN", "this verifier did not issue the challenge (or forgot it)"
-            ), None
-        if state is ChallengeState.REPLAYED:
-            return Check.failed("challenge", "CHALLENGE_REPLAYED", "the challenge was already used"), None
-        if state is ChallengeState.EXPIRED:
-            return Check.failed(
-                "challenge",
-                "CHALLENGE_EXPIRED",
-                "the challenge has expired",
-                now=now,
-                expires=challenge.expires,
-            ), None
-        if challenge.domain != domain:
-            return Check.failed(
-                "challenge",
-                "CHALLENGE_DOMAIN_MISMATCH",
-                "the challenge was issued for another domain",
-                expected=challenge.domain,
-                actual=domain,
-            ), None
-        return Check.passed("challenge", expires=challenge.expires), challenge
 
     def _holder_binding(self, credential: Mapping[str, Any], holder: str | None, name: str) -> Check:
         subjects = credential.get("credentialSubject")
@@ -465,8 +379,8 @@ class Verifier:
         ``verifiableCredential[i].``), holder binding, and that the credentials answer the
         request's query. Raises only ``InputError`` for input that is not a JSON object.
         """
-        now = self._now()
-        challenge_check, issued = self._challenge_check(challenge, domain, now)
+        now = self.now()
+        challenge_check, issued = check_challenge(self.challenges, challenge, domain, now)
         core = verify_presentation(presentation, self._options(now), challenge=challenge, domain=domain)
         checks = [challenge_check, *core.checks]
         if core.checks[0].status is not CheckStatus.PASSED:  # malformed: nothing more to read
@@ -481,3 +395,33 @@ class Verifier:
         if issued is not None:
             checks.append(self._query_check(issued, credentials))
         return VerificationResult.of("presentation", checks)
+
+    def authorize(
+        self, presentation: Any, request: AuthorizationRequest | None, *, challenge: str, domain: str
+    ) -> Decision:
+        """Decide whether the presentation's holder may do ``request``: the challenge (issued by
+        ``create_request`` for ``domain``, fresh, used once, and for this request if it was
+        issued for one), the holder's proof, every credential's proof, dates and status (so
+        the kill switch), then the mandate: the holder's MandateCredential followed through
+        its delegation chain to a root whose issuer this verifier trusts, each agent's
+        AgentCredential, and the request against the mandate's actions, counterparties and
+        limits (``accredit.policy``). Holder binding is the chain's: a sub-agent presents its
+        parents' credentials, which are about its parents.
+
+        Credentials are judged at this verifier's clock, the mandate at ``request.at`` (when
+        the action happens). ``request=None`` authorizes the request the challenge was issued
+        for (``create_request(for_request=...)``), now. Returns a ``Decision`` (allow, deny or
+        escalate, with every reason) bound to ``request``; raises only ``InputError`` when
+        ``presentation`` is not a JSON object.
+        """
+        now = self.now()
+        return authorize(
+            presentation,
+            request,
+            trust=self.trust or TrustRegistry(),
+            options=self._options(now),
+            challenge=challenge,
+            domain=domain,
+            challenges=self.challenges,
+            non_monetary=self.non_monetary_actions,
+        )

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import _json
 from ._dates import require_aware, utcnow
-from .agents import Money, action_receipt
+from .agents import MANDATE_CREDENTIAL, MAX_DELEGATION_DEPTH, Money, action_receipt, credential_digest
 from .credentials import (
     issue_credential,
     sign_presentation,
@@ -244,6 +244,34 @@ def _file_name(credential: Mapping[str, Any]) -> str:
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:40] + ".json"
 
 
+def _subject_ids(credential: Mapping[str, Any]) -> list[Any]:
+    subjects = credential.get("credentialSubject")
+    return [
+        s.get("id") for s in (subjects if isinstance(subjects, list) else [subjects]) if isinstance(s, dict)
+    ]
+
+
+def _delegation_chain(selected: list[dict[str, Any]], held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The held credentials a selected delegated mandate needs: its parent mandates up to the
+    root and the AgentCredential each of them names, by digest."""
+    by_digest = {credential_digest(c): c for c in held}
+    wanted = [c for c in selected if MANDATE_CREDENTIAL in types_of(c)]
+    added: list[dict[str, Any]] = []
+    while wanted and len(added) <= 2 * MAX_DELEGATION_DEPTH:
+        subject = wanted.pop().get("credentialSubject")
+        links = (
+            [subject.get(k) for k in ("parentMandate", "agentCredential")]
+            if isinstance(subject, dict)
+            else []
+        )
+        for link in links:
+            found = by_digest.get(str(link.get("digestMultibase"))) if isinstance(link, dict) else None
+            if found is not None and not any(found is c for c in selected + added):
+                added.append(found)
+                wanted.append(found)
+    return added
+
+
 def _valid_at(credential: Mapping[str, Any], now: datetime) -> bool:
     start, end = validity_window(credential)
     return (start is None or start <= now) and (end is None or now <= end)
@@ -437,7 +465,7 @@ class Wallet:
             amount=amount,
             object_ref=object_ref,
         )
-        receipt = issue_credential(unsigned, self._key)
+        receipt = issue_credential(unsigned, self._key, created=self._now())
         _private_dir(self.path / RECEIPTS_DIR)
         try:
             _write_new(self.path / RECEIPTS_DIR / f"{len(held):09d}.json", _dumps(receipt))
@@ -462,7 +490,10 @@ class Wallet:
         key and bound to the request's challenge and domain.
 
         For each credential query the newest currently valid matching credential is
-        presented, and only that: the verifier learns what it asked for and no more. With
+        presented (one about the wallet's own agent first), and only that: the verifier learns
+        what it asked for and no more — except that a delegated MandateCredential comes with
+        its delegation chain (the parent mandates and the AgentCredentials they name), without
+        which it cannot be checked. With
         ``domain``, the request must be for that domain, so a request relayed from another
         site is refused. Raises ``PresentationRequestError``, ``UnsupportedQueryError``,
         ``RequestDomainMismatchError`` and ``NoMatchingCredentialsError``.
@@ -473,7 +504,9 @@ class Wallet:
                 "the request is for another domain", expected=domain, actual=parsed.domain
             )
         now = self._now()
-        usable = [credential for _, credential in self._stored() if _valid_at(credential, now)]
+        held = [credential for _, credential in self._stored() if _valid_at(credential, now)]
+        # Credentials about this wallet's agent first: a sub-agent also holds its parents'.
+        usable = sorted(held, key=lambda credential: self.did not in _subject_ids(credential))
         selected: list[dict[str, Any]] = []
         unmet: list[list[str]] = []
         for query in parsed.credential_queries:
@@ -487,8 +520,9 @@ class Wallet:
             raise NoMatchingCredentialsError(
                 "the wallet holds no currently valid credential for the request", unmet=unmet
             )
+        selected += _delegation_chain(selected, held)
         return sign_presentation(
-            selected, self._key, challenge=parsed.challenge, domain=parsed.domain, suite=suite
+            selected, self._key, challenge=parsed.challenge, domain=parsed.domain, suite=suite, created=now
         )
 
     # --- provisioning --------------------------------------------------------------------------

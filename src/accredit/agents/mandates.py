@@ -303,3 +303,61 @@ def check_delegation(parent: Mandate, child: Mandate) -> list[Check]:
     else:
         signer = Check.passed("delegation.issuer", issuer=child.issuer)
     return [link, signer, *check_attenuation(parent, child)]
+
+
+# --- what one action may do under a mandate ---------------------------------------------------
+# Shared by the policy engine (before an action) and receipt audits (after it).
+
+
+def check_in_force(name: str, mandate: Mandate, at: datetime) -> Check:
+    """``NOT_YET_VALID``/``EXPIRED`` when ``at`` is outside the mandate's validity window."""
+    if mandate.valid_from is not None and at < mandate.valid_from:
+        return Check.failed(
+            name, "NOT_YET_VALID", "the mandate is not in force yet", at=at, validFrom=mandate.valid_from
+        )
+    if mandate.valid_until is not None and at > mandate.valid_until:
+        return Check.failed(
+            name, "EXPIRED", "the mandate is no longer in force", at=at, validUntil=mandate.valid_until
+        )
+    return Check.passed(name, at=at)
+
+
+def check_counterparty(name: str, mandate: Mandate, counterparty: str | None) -> Check:
+    """``COUNTERPARTY_NOT_ALLOWED`` when the mandate lists counterparties and ``counterparty``
+    (None: not said) is not one of them."""
+    allowed = mandate.counterparties
+    if allowed is not None and (counterparty is None or not allowed.allows(counterparty)):
+        return Check.failed(
+            name,
+            "COUNTERPARTY_NOT_ALLOWED",
+            f"the mandate does not allow dealing with {counterparty}",
+            counterparty=counterparty,
+        )
+    return Check.passed(name, counterparty=counterparty)
+
+
+def check_within(
+    name: str, bound: Money | None, value: Money, code: str, message: str, **evidence: Any
+) -> Check:
+    """``value`` is at most ``bound`` (no bound: passed), in the same currency
+    (``CURRENCY_MISMATCH``); above it, a failure with ``code``."""
+    if bound is None:
+        return Check.passed(name)
+    if bound.currency != value.currency:
+        return Check.failed(
+            name,
+            "CURRENCY_MISMATCH",
+            f"the amount is in {value.currency}, the mandate's {name.split('.')[-1]} in {bound.currency}",
+            requested=str(value),
+            bound=str(bound),
+        )
+    if value.amount > bound.amount:
+        return Check.failed(
+            name,
+            code,
+            f"{value} is above {bound}: {message}",
+            requested=str(value),
+            bound=str(bound),
+            **evidence,
+        )
+    return Check.passed(name, requested=str(value), bound=str(bound))

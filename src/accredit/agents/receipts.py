@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import localcontext
 from typing import Any
 
 from .._dates import format_datetime, parse_datetime, require_aware
@@ -24,7 +25,7 @@ from ._vocabulary import (
     _texts,
     credential_digest,
 )
-from .mandates import Mandate
+from .mandates import Mandate, check_counterparty, check_in_force, check_within
 from .values import Money, Reference
 
 
@@ -171,23 +172,57 @@ def _link_check(name: str, previous: Receipt | None, current: Receipt, first: bo
     return Check.passed(name, sequence=current.sequence)
 
 
-def _mandate_check(name: str, receipt: Receipt, mandates: Mapping[Reference, Mandate]) -> Check:
+def _mandate_checks(
+    name: str, receipt: Receipt, mandates: Mapping[Reference, Mandate], spent: dict[Reference, Money]
+) -> list[Check]:
+    """Everything a performed action can break in its mandate: agent and action, validity at
+    ``performedAt``, counterparty, the amount (limit and currency) and, with ``spent`` (what
+    the receipts before it spent under each mandate), the total limit."""
+    name = f"{name}.mandate"
     mandate = mandates.get(receipt.mandate)
     if mandate is None:
-        return Check.failed(
-            f"{name}.mandate",
-            "RECEIPT_MANDATE_UNKNOWN",
-            "the receipt names a mandate not given",
-            mandate=receipt.mandate.id,
-        )
+        return [
+            Check.failed(
+                name,
+                "RECEIPT_MANDATE_UNKNOWN",
+                "the receipt names a mandate not given",
+                mandate=receipt.mandate.id,
+            )
+        ]
     if mandate.agent != receipt.agent or receipt.action not in mandate.actions:
-        return Check.failed(
-            f"{name}.mandate",
+        permitted = Check.failed(
+            name,
             "ACTION_NOT_PERMITTED",
             f"{receipt.action!r} by {receipt.agent} is not permitted by mandate {mandate.id}",
             action=receipt.action,
         )
-    return Check.passed(f"{name}.mandate", mandate=mandate.id)
+    else:
+        permitted = Check.passed(name, mandate=mandate.id)
+    checks = [permitted, check_in_force(f"{name}.inForce", mandate, receipt.performed_at)]
+    if receipt.counterparty is not None:  # a receipt naming nobody dealt with nobody
+        checks.append(check_counterparty(f"{name}.counterparty", mandate, receipt.counterparty))
+    if receipt.amount is None:
+        return checks
+    amount = receipt.amount
+    checks.append(
+        check_within(
+            f"{name}.transactionLimit", mandate.transaction_limit, amount, "LIMIT_EXCEEDED", "over the limit"
+        )
+    )
+    before = spent.get(receipt.mandate)
+    if before is not None and before.currency == amount.currency:
+        with localcontext() as context:
+            context.prec = 60  # sums of 36-digit amounts stay exact
+            total = Money(before.amount + amount.amount, amount.currency)
+    else:
+        total = amount if before is None else before  # another currency: the comparison says so
+    spent[receipt.mandate] = total
+    checks.append(
+        check_within(
+            f"{name}.totalLimit", mandate.total_limit, total, "LIMIT_EXCEEDED", "over the total limit"
+        )
+    )
+    return checks
 
 
 def verify_receipt_chain(
@@ -203,8 +238,14 @@ def verify_receipt_chain(
 
     The chain starts at sequence 0 unless ``anchor`` — the trusted receipt just before it —
     is given. With ``mandates``, each receipt's mandate must be one of them and permit the
-    action. Checks are named ``receipts[i]...``. Raises ``InputError`` for a receipt that is
-    not a JSON object and ``ValidationError`` for a malformed ``anchor`` or mandate.
+    action (``RECEIPT_MANDATE_UNKNOWN``, ``ACTION_NOT_PERMITTED``), be in force at
+    ``performedAt`` (``NOT_YET_VALID``, ``EXPIRED``), allow the counterparty
+    (``COUNTERPARTY_NOT_ALLOWED``) and the amount (``LIMIT_EXCEEDED``, ``CURRENCY_MISMATCH``),
+    and the receipts given must not spend more than its total limit together (counted from the
+    first receipt given: an anchored segment does not know what was spent before it). A receipt
+    without an amount spends nothing. Checks are named ``receipts[i]...``. Raises
+    ``InputError`` for a receipt that is not a JSON object and ``ValidationError`` for a
+    malformed ``anchor`` or mandate.
     """
     opts = options or VerifyOptions()
     if not receipts:
@@ -215,6 +256,7 @@ def verify_receipt_chain(
     previous = None if anchor is None else Receipt.from_credential(anchor)
     agent = None if previous is None else previous.agent
     checks: list[Check] = []
+    spent: dict[Reference, Money] = {}
     for index, document in enumerate(receipts):
         name = f"receipts[{index}]"
         checks += [c.prefixed(name) for c in verify_credential(document, opts).checks]
@@ -233,6 +275,6 @@ def verify_receipt_chain(
             )
         checks.append(_link_check(name, previous, current, first=index == 0 and anchor is None))
         if mandates:
-            checks.append(_mandate_check(name, current, known))
+            checks += _mandate_checks(name, current, known, spent)
         previous = current
     return VerificationResult.of("receiptChain", checks)

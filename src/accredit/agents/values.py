@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import unquote
 
 from ..errors import ValidationError
 from ._vocabulary import _DIGEST, _URL, _only, _text, credential_digest
@@ -87,9 +86,11 @@ class Reference:
 
 
 def _web_host(did: str) -> str | None:
+    """The host of a ``did:web`` that names a bare host: no port (``%3A``) and no path
+    (``:users:…``), which would let anyone with an account or a port on the host qualify."""
     if not did.startswith("did:web:"):
         return None
-    host = unquote(did[len("did:web:") :].split(":", 1)[0]).split(":", 1)[0].lower()
+    host = did[len("did:web:") :]
     return host if _DOMAIN.match(host) else None
 
 
@@ -99,8 +100,9 @@ def _within(name: str, domain: str) -> bool:
 
 @dataclass(frozen=True)
 class Counterparties:
-    """Whom an agent may deal with: exact DIDs, and DNS names whose ``did:web`` DIDs (the name
-    or any subdomain of it) are allowed. JSON: ``[{"id": "did:…"}, {"domain": "suppliers.example"}]``.
+    """Whom an agent may deal with: exact DIDs, and DNS names whose ``did:web`` DIDs are allowed:
+    ``did:web:<name>`` for the name or any subdomain of it, with no port and no path (list such
+    DIDs by ``id`` when they are meant). JSON: ``[{"id": "did:…"}, {"domain": "suppliers.example"}]``.
     """
 
     dids: frozenset[str] = frozenset()

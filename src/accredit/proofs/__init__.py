@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._dates import format_datetime, parse_datetime, utcnow
@@ -91,10 +91,10 @@ def _context_list(document: Mapping[str, Any]) -> list[Any]:
 def _signed_document(
     unsecured: Mapping[str, Any], proof: Mapping[str, Any], all_proofs: Sequence[Any]
 ) -> dict[str, Any]:
-    """The document a proof signs: the unsecured document itself or, for a proof chain, a
-    copy with the proofs named by ``previousProof`` (Data Integrity §4.2 step 4, §4.4)."""
-    previous = proof.get("previousProof")
+    """The document a proof signs: the unsecured document plus, for a proof chain, the
+    proofs named by ``previousProof`` (Data Integrity §4.2 step 4, §4.4)."""
     document = dict(unsecured)
+    previous = proof.get("previousProof")
     if previous is not None:
         wanted = [previous] if isinstance(previous, str) else previous
         if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
@@ -117,7 +117,8 @@ class _Digests:
         self._seen: dict[str, bytes | AccreditError] = {}
 
     def of(self, suite: Cryptosuite, document: Mapping[str, Any]) -> bytes:
-        key = suite.name + json.dumps(document, sort_keys=True, ensure_ascii=False)
+        # default=repr: a library caller may pass values JSON cannot spell; the suite refuses them.
+        key = suite.name + json.dumps(document, sort_keys=True, ensure_ascii=False, default=repr)
         found = self._seen.get(key)
         if found is None:
             try:
@@ -210,12 +211,14 @@ def verify_proofs(
     challenge: str | None = None,
     domain: str | None = None,
     now: datetime | None = None,
+    max_clock_skew: timedelta = timedelta(0),
 ) -> list[Check]:
     """Verify every proof on ``document``; return one or more checks per proof.
 
     Each proof must be made for ``purpose`` by a verification method that ``controller``
     controls and lists under that purpose. With ``challenge``/``domain`` given, each proof
-    must carry them. No proof at all is a failure (``PROOF_MISSING``).
+    must carry them. No proof at all is a failure (``PROOF_MISSING``); a proof ``created``
+    after ``now + max_clock_skew`` is ``PROOF_CREATED_IN_FUTURE``.
     """
     proofs = proofs_of(document)
     if not proofs:
@@ -237,6 +240,7 @@ def verify_proofs(
             digests,
             accepted_suites,
             now or utcnow(),
+            max_clock_skew,
         )
         checks.extend(verifier.run(proof, challenge, domain))
     return checks
@@ -256,10 +260,12 @@ class _ProofVerifier:
         digests: _Digests,
         accepted_suites: Collection[str],
         now: datetime,
+        max_clock_skew: timedelta,
     ) -> None:
         self.name, self.unsecured, self.all_proofs = name, unsecured, all_proofs
         self.purpose, self.controller, self.resolver = purpose, controller, resolver
         self.digests, self.accepted_suites, self.now = digests, accepted_suites, now
+        self.max_clock_skew = max_clock_skew
 
     def run(self, proof: Any, challenge: str | None, domain: str | None) -> list[Check]:
         try:
@@ -271,6 +277,8 @@ class _ProofVerifier:
             checks.append(self._challenge(proof, challenge))
         if domain is not None:
             checks.append(self._domain(proof, domain))
+        if "created" in proof:
+            checks.append(self._created(proof))
         if "expires" in proof:
             checks.append(self._expires(proof))
         checks.insert(0, self._signature(suite, proof, signature))
@@ -343,6 +351,21 @@ class _ProofVerifier:
                 "the proof is not bound to the requested domain",
                 expected=domain,
                 actual=actual,
+            )
+        return Check.passed(name)
+
+    def _created(self, proof: Mapping[str, Any]) -> Check:
+        # A proof dated in the future was made by a wrong clock or to outlive a revocation.
+        name = f"{self.name}.created"
+        created = parse_datetime(proof["created"], "proof.created")
+        latest = self.now + self.max_clock_skew
+        if created > latest:
+            return Check.failed(
+                name,
+                "PROOF_CREATED_IN_FUTURE",
+                "the proof is dated in the future",
+                now=self.now,
+                created=created,
             )
         return Check.passed(name)
 

@@ -17,11 +17,11 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import _json
-from ..credentials import verify_credential, verify_presentation
 from ..errors import AccreditError, InputError, InputTooLargeError
 from .config import ServiceConfig
 from .issuer import ForbiddenError, Issuer, ServiceError, Token
 from .openapi import openapi_document
+from .vcapi import register_vcapi
 
 log = logging.getLogger("accredit.service")
 
@@ -134,8 +134,14 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
             raise _RateLimited()
         return token
 
-    def verification(result: Any) -> tuple[Response, int]:
-        return jsonify(result.to_dict()), 200 if result.verified else 400
+    register_vcapi(
+        app,
+        issuer,
+        require,
+        _json_body,
+        accepted_suites=config.accepted_suites,
+        max_backdate=config.max_backdate,
+    )
 
     @app.get("/")
     def index() -> Response:
@@ -162,30 +168,6 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
         response = jsonify(issuer.signed_status_list(list_id))
         response.headers["Cache-Control"] = f"max-age={config.list_max_age}"
         return response
-
-    @app.post("/credentials/issue")
-    def issue() -> tuple[Response, int]:
-        token = require("issue")
-        body = _json_body()
-        credential = issuer.issue(body.get("credential"), body.get("options"), token)
-        return jsonify({"verifiableCredential": credential}), 201
-
-    @app.post("/credentials/verify")
-    def verify_vc() -> tuple[Response, int]:
-        body = _json_body()
-        return verification(verify_credential(body.get("verifiableCredential"), issuer.verify_options()))
-
-    @app.post("/presentations/verify")
-    def verify_vp() -> tuple[Response, int]:
-        body = _json_body()
-        options = body.get("options") or {}
-        challenge, domain = options.get("challenge"), options.get("domain")
-        if not isinstance(challenge, str) or not challenge or not isinstance(domain, str | None):
-            raise InputError("options.challenge (a string) is required; options.domain is a string if given")
-        result = verify_presentation(
-            body.get("verifiablePresentation"), issuer.verify_options(), challenge=challenge, domain=domain
-        )
-        return verification(result)
 
     @app.post("/credentials/status")
     def update_status() -> Response:

@@ -3,7 +3,13 @@
 Environment variables (each overrides the default, not an explicit argument):
 ``ACCREDIT_DATA_DIR`` (default ``./.accredit``), ``ACCREDIT_DATABASE_URL`` (default SQLite in
 the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
-(seal keys with a passphrase instead of the ``master.key`` file in the data directory).
+(seal keys with a passphrase instead of the ``master.key`` file in the data directory),
+``ACCREDIT_BASE_URL`` (the URL clients reach the service at, named in credential ids and status
+list URLs; ``accredit serve`` and ``accredit init`` apply it, and a change is audited),
+``ACCREDIT_VERIFY_SUITES`` (comma-separated cryptosuites the verify routes accept; default
+eddsa-rdfc-2022,eddsa-jcs-2022; add Ed25519Signature2020 for older peers),
+``ACCREDIT_MAX_BACKDATE_SECONDS`` (how far in the past an issued credential's validity may
+start; default 300).
 """
 
 from __future__ import annotations
@@ -12,14 +18,29 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from ..proofs import RECOMMENDED_SUITES, SUITES
 from .sealing import Sealer
 from .storage import Store
 
 
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name) or default)
+
+
+def _env_suites() -> frozenset[str]:
+    value = os.environ.get("ACCREDIT_VERIFY_SUITES")
+    if not value:
+        return RECOMMENDED_SUITES
+    suites = frozenset(s.strip() for s in value.split(",") if s.strip())
+    unknown = sorted(suites - set(SUITES))
+    if unknown:
+        raise ValueError(
+            f"ACCREDIT_VERIFY_SUITES names unknown cryptosuites {unknown}; known: {sorted(SUITES)}"
+        )
+    return suites
 
 
 @dataclass(frozen=True)
@@ -29,10 +50,19 @@ class ServiceConfig:
     data_dir: Path = field(default_factory=lambda: _env_path("ACCREDIT_DATA_DIR", ".accredit"))
     database_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_DATABASE_URL"))
     passphrase: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_PASSPHRASE"), repr=False)
+    base_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_BASE_URL") or None)
     # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
     allow_private_fetch: bool = False
     max_body_bytes: int = 1_000_000
     rate_limit_per_minute: int = 6000
+    # Cryptosuites the verify routes accept: the recommended ones unless the deployment adds
+    # Ed25519Signature2020 for older peers (off by default, as in the library).
+    accepted_suites: frozenset[str] = field(default_factory=_env_suites)
+    # How far before now a caller may start a credential's validity. Short by default: a
+    # backdated mandate would seem to have covered actions taken before it was issued.
+    max_backdate: timedelta = field(
+        default_factory=lambda: timedelta(seconds=int(os.environ.get("ACCREDIT_MAX_BACKDATE_SECONDS") or 300))
+    )
     list_max_age: int = 30  # seconds verifiers may cache a status list (the kill switch delay)
 
     @property

@@ -15,14 +15,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from .._dates import format_datetime, parse_datetime
 from .._http import FetchPolicy
 from .._jcs import canonicalize
-from ..credentials import CREDENTIALS_V2, VerifyOptions, issue_credential, validate_credential
+from ..credentials import VerifyOptions, issue_credential
 from ..dids import (
     CachingResolver,
     DIDKeyResolver,
@@ -48,18 +47,10 @@ from . import audit
 from .sealing import Sealer
 from .storage import SlotTakenError, Store, now_seconds
 
+if TYPE_CHECKING:
+    from .vcapi import IssueRequest
+
 SCOPES = frozenset({"issue", "status", "admin"})
-PROTECTED = (
-    "id",
-    "issuer",
-    "validFrom",
-    "validUntil",
-    "issuanceDate",
-    "expirationDate",
-    "credentialStatus",
-    "proof",
-)
-DEFAULT_VALIDITY = timedelta(days=365)
 LIST_VALIDITY = timedelta(minutes=10)
 # A list is re-signed when first fetched after a change, so it reaches verifiers within
 # milliseconds of being signed. Starting its validity a minute earlier keeps a verifier whose
@@ -167,6 +158,24 @@ class Issuer:
             _append_audit(store, connection, key, "system", "issuer.init", {"did": did, "keyId": key.id})
         return did, token
 
+    def change_base_url(self, base_url: str) -> str | None:
+        """Name ``base_url`` in the ids and status URLs of credentials issued from now on (those
+        issued before keep theirs). Audited as ``issuer.base_url``. Returns the previous base URL,
+        or None if unchanged. A did:web issuer's DID names its host: ``ConflictError`` if the new
+        URL would name another DID."""
+        new = base_url.rstrip("/")
+        if new == self.base_url:
+            return None
+        if self.did.startswith("did:web:") and url_to_did_web(new) != self.did:
+            raise ConflictError(f"{new} does not serve {self.did}: a did:web issuer keeps its host and path")
+        with self.store.write() as connection:
+            self.store.set_setting(connection, "base_url", new)
+            key = self.signing_key(connection)
+            details = {"from": self.base_url, "to": new}
+            _append_audit(self.store, connection, key, "system", "issuer.base_url", details)
+        previous, self.base_url = self.base_url, new
+        return previous
+
     # --- keys ---------------------------------------------------------------------------------
 
     def signing_key(self, connection: Connection | None = None) -> KeyPair:
@@ -235,17 +244,21 @@ class Issuer:
 
     # --- issuing ------------------------------------------------------------------------------
 
-    def issue(self, credential: Any, options: Any, actor: Token) -> dict[str, Any]:
-        """Sign ``credential`` with id, issuer, dates and status entries set by the service."""
-        document = _issuable(credential)
-        valid_from, valid_until = _validity(options)
+    def issue(self, request: IssueRequest, actor: Token) -> dict[str, Any]:
+        """Sign a read issue request (``vcapi.read_issue_request``): its credential with the
+        service's id unless the caller gave one, and its status entries (VC 2.0)."""
         for _attempt in range(8):
             slots = self._reserve_slots()
-            signed = self._sign(document, slots, valid_from, valid_until)
+            signed = self._sign(request, slots)
             try:
-                self._record(signed, slots, actor)
+                self._record(signed, slots, actor, request)
                 return signed
             except SlotTakenError:
+                if request.credential_id and self.has_credential(request.credential_id):
+                    raise ConflictError(
+                        f"a credential with id {request.credential_id!r} was already issued",
+                        id=request.credential_id,
+                    ) from None
                 continue  # another issuer took an index between choosing and recording it
         raise ServiceError("could not allocate a status index; try again")
 
@@ -257,36 +270,35 @@ class Issuer:
                 slots[purpose] = (list_id, self.store.free_index(connection, purpose, list_id))
         return slots
 
-    def _sign(
-        self,
-        document: dict[str, Any],
-        slots: Mapping[str, tuple[int, int]],
-        valid_from: datetime,
-        valid_until: datetime,
-    ) -> dict[str, Any]:
-        document = {
-            **document,
-            "id": f"urn:uuid:{uuid.uuid4()}",
-            "issuer": self.did,
-            "validFrom": format_datetime(valid_from),
-            "validUntil": format_datetime(valid_until),
-        }
-        document["credentialStatus"] = [
-            status_entry(self.list_url(list_id), index, purpose)
-            for purpose, (list_id, index) in slots.items()
-        ]
-        return issue_credential(document, self.signing_key())
+    def _sign(self, request: IssueRequest, slots: Mapping[str, tuple[int, int]]) -> dict[str, Any]:
+        document = request.dated()
+        document.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
+        if request.status_entries:
+            given = document.get("credentialStatus", [])
+            document["credentialStatus"] = [
+                *(given if isinstance(given, list) else [given]),
+                *(
+                    status_entry(self.list_url(list_id), index, purpose)
+                    for purpose, (list_id, index) in slots.items()
+                ),
+            ]
+        return issue_credential(document, self.signing_key(), suite=request.suite)
 
-    def _record(self, signed: dict[str, Any], slots: Mapping[str, tuple[int, int]], actor: Token) -> None:
-        subject = signed["credentialSubject"]
+    def _record(
+        self,
+        signed: dict[str, Any],
+        slots: Mapping[str, tuple[int, int]],
+        actor: Token,
+        request: IssueRequest,
+    ) -> None:
         row = {
             "id": signed["id"],
-            "subject_id": subject["id"],
+            "subject_id": request.subject_ids[0] if request.subject_ids else "",
             "types": json.dumps(signed["type"]),
             "key_id": signed["proof"]["verificationMethod"],
             "issued_at": now_seconds(),
-            "valid_from": _seconds(parse_datetime(signed["validFrom"], "validFrom")),
-            "valid_until": _seconds(parse_datetime(signed["validUntil"], "validUntil")),
+            "valid_from": _seconds(request.valid_from),
+            "valid_until": _seconds(request.valid_until),
             "digest": "sha256:" + hashlib.sha256(canonicalize(signed)).hexdigest(),
             "revocation_list": slots["revocation"][0],
             "revocation_index": slots["revocation"][1],
@@ -294,16 +306,21 @@ class Issuer:
             "suspension_index": slots["suspension"][1],
             "revoked": False,
             "suspended": False,
+            "status_entries": request.status_entries,
             "document": json.dumps(signed),
         }
         with self.store.write() as connection:
-            self.store.insert_credential(connection, row)
+            self.store.insert_credential(connection, row, request.subject_ids)
             self._audit(
                 connection,
                 actor,
                 "credential.issue",
-                {"id": row["id"], "subject": row["subject_id"], "digest": row["digest"]},
+                {"id": row["id"], "subjects": list(request.subject_ids), "digest": row["digest"]},
             )
+
+    def has_credential(self, credential_id: str) -> bool:
+        with self.store.read() as connection:
+            return self.store.credential(connection, credential_id) is not None
 
     def credential(self, credential_id: str) -> dict[str, Any]:
         with self.store.read() as connection:
@@ -324,6 +341,10 @@ class Issuer:
             row = self.store.credential(connection, credential_id)
             if row is None:
                 raise NotFoundError(f"no credential {credential_id!r}")
+            if not row["status_entries"]:
+                raise ConflictError(
+                    "this VC 1.1 credential carries no status entry: no verifier would see a status change"
+                )
             if row["revoked"] and status != "revoked":
                 raise ConflictError("a revoked credential stays revoked")
             revoked = status == "revoked"
@@ -361,7 +382,9 @@ class Issuer:
             valid_from=now - LIST_BACKDATE,
             valid_until=now + LIST_VALIDITY,
         )
-        signed = issue_credential(unsigned, self.signing_key())
+        # Created when its validity starts: a verifier slightly behind must not see the proof
+        # of a fresh list as created in its future.
+        signed = issue_credential(unsigned, self.signing_key(), created=now - LIST_BACKDATE)
         # Serve it until halfway to validUntil, so verifiers never get a nearly stale list.
         self._lists[list_id] = (
             row["version"],
@@ -463,52 +486,6 @@ def _append_audit(
     store.append_audit(
         connection, audit.new_entry(seq + 1, now_seconds(), actor, action, details, previous, key)
     )
-
-
-def _issuable(credential: Any) -> dict[str, Any]:
-    """The caller's credential, checked before the service adds its own properties."""
-    if not isinstance(credential, dict):
-        raise ValidationError("credential must be a JSON object", field="credential")
-    taken = [name for name in PROTECTED if name in credential]
-    if taken:
-        raise ProtectedPropertyError(f"the service sets {taken} itself; remove them", properties=taken)
-    contexts = credential.get("@context")
-    if not isinstance(contexts, list) or not contexts or contexts[0] != CREDENTIALS_V2:
-        raise ValidationError(f"@context must be a list starting with {CREDENTIALS_V2!r}", field="@context")
-    subject = credential.get("credentialSubject")
-    if not isinstance(subject, dict) or not isinstance(subject.get("id"), str):
-        raise ValidationError(
-            "credentialSubject must be one object with an id (the agent's DID)", field="credentialSubject.id"
-        )
-    validate_credential({**credential, "issuer": "did:example:placeholder"})
-    return dict(credential)
-
-
-def _validity(options: Any) -> tuple[datetime, datetime]:
-    options = options or {}
-    if not isinstance(options, dict):
-        raise ValidationError("options must be a JSON object", field="options")
-    unknown = sorted(set(options) - {"validFrom", "validUntil"})
-    if unknown:
-        raise UnknownOptionError(
-            f"unsupported options {unknown}; supported: validFrom, validUntil", options=unknown
-        )
-    now = datetime.now(UTC).replace(microsecond=0)
-    valid_from = parse_datetime(options["validFrom"], "options.validFrom") if "validFrom" in options else now
-    valid_until = (
-        parse_datetime(options["validUntil"], "options.validUntil")
-        if "validUntil" in options
-        else valid_from + DEFAULT_VALIDITY
-    )
-    if valid_until <= max(now, valid_from):
-        raise ValidationError(
-            "validUntil must be in the future and after validFrom", field="options.validUntil"
-        )
-    if valid_until - now > DEFAULT_VALIDITY or valid_from < now - timedelta(minutes=5):
-        raise ValidationError(
-            "validity is limited to one year from now, not backdated", field="options.validUntil"
-        )
-    return valid_from, valid_until
 
 
 __all__ = ["Issuer", "ServiceError", "Token"]

@@ -48,6 +48,49 @@ def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+# VC-API verify options. ``checks`` is accepted for compatibility; every check always runs.
+_VERIFY_OPTIONS = {
+    "type": "object",
+    "properties": {
+        "challenge": {"type": "string"},
+        "domain": {"type": "string"},
+        "checks": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+
+
+def _issue_operation(bad: dict[str, Any], suite: str, **extra: Any) -> dict[str, Any]:
+    return _operation(
+        f"Issue a credential (VC-API) signed with {suite}. The caller may give id, issuer (this "
+        "service's DID), the validity window and extra credentialStatus entries; the service adds "
+        "its revocation and suspension entries (VC 2.0) and the proof. See service/vcapi.py",
+        {
+            "201": _json({"type": "object", "required": ["verifiableCredential"]}, "issued"),
+            "400": bad,
+            "409": _problem("a credential with this id was already issued"),
+            "413": _problem("body too large"),
+        },
+        scope="issue",
+        body={
+            "type": "object",
+            "required": ["credential"],
+            "properties": {
+                "credential": _OBJECT,
+                "options": {
+                    "type": "object",
+                    "properties": {
+                        "validFrom": {"type": "string", "format": "date-time"},
+                        "validUntil": {"type": "string", "format": "date-time"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        **extra,
+    )
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     bad = _problem("malformed input, with a stable code")
     return {
@@ -99,29 +142,17 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     parameters=[_path_parameter("listId", {"type": "integer"})],
                 )
             },
-            "/credentials/issue": {
-                "post": _operation(
-                    "Issue a credential (VC-API); the service sets id, issuer, dates, status and proof",
-                    {
-                        "201": _json({"type": "object", "required": ["verifiableCredential"]}, "issued"),
-                        "400": bad,
-                        "413": _problem("body too large"),
-                    },
-                    scope="issue",
-                    body={
-                        "type": "object",
-                        "required": ["credential"],
-                        "properties": {
-                            "credential": _OBJECT,
-                            "options": {
-                                "type": "object",
-                                "properties": {
-                                    "validFrom": {"type": "string", "format": "date-time"},
-                                    "validUntil": {"type": "string", "format": "date-time"},
-                                },
-                            },
-                        },
-                    },
+            "/credentials/issue": {"post": _issue_operation(bad, "eddsa-rdfc-2022")},
+            "/issuers/{cryptosuite}/credentials/issue": {
+                "post": _issue_operation(
+                    bad,
+                    "the cryptosuite in the path",
+                    parameters=[
+                        _path_parameter(
+                            "cryptosuite",
+                            {"enum": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020"]},
+                        )
+                    ],
                 )
             },
             "/credentials/verify": {
@@ -131,7 +162,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "200": _json(_RESULT, "verified"),
                         "400": _json(_RESULT, "not verified, or malformed input"),
                     },
-                    body={"type": "object", "required": ["verifiableCredential"]},
+                    body={
+                        "type": "object",
+                        "required": ["verifiableCredential"],
+                        "properties": {"verifiableCredential": _OBJECT, "options": _VERIFY_OPTIONS},
+                    },
                 )
             },
             "/presentations/verify": {
@@ -141,7 +176,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "200": _json(_RESULT, "verified"),
                         "400": _json(_RESULT, "not verified, or malformed input"),
                     },
-                    body={"type": "object", "required": ["verifiablePresentation", "options"]},
+                    body={
+                        "type": "object",
+                        "required": ["verifiablePresentation", "options"],
+                        "properties": {"verifiablePresentation": _OBJECT, "options": _VERIFY_OPTIONS},
+                    },
                 )
             },
             "/credentials/status": {
@@ -151,7 +190,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "200": _json(_OBJECT, "new status"),
                         "400": bad,
                         "404": _problem("no such credential"),
-                        "409": _problem("a revoked credential cannot be reinstated"),
+                        "409": _problem(
+                            "a revoked credential cannot be reinstated; "
+                            "a VC 1.1 credential has no status entry"
+                        ),
                     },
                     scope="status",
                     body={"type": "object", "required": ["credentialId", "credentialStatus"]},

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -73,10 +74,22 @@ credentials = Table(
     Column("revoked", Boolean, nullable=False, default=False),
     Column("suspended", Boolean, nullable=False, default=False),
     Column("document", Text, nullable=False),  # the signed credential, for GET /credentials/{id}
+    # False for a VC 1.1 credential: it carries no Bitstring Status List entry, so its slots are
+    # reserved but a status change would reach no verifier.
+    Column("status_entries", Boolean, nullable=False, server_default=true()),
     UniqueConstraint("revocation_list", "revocation_index", name="uq_credentials_revocation_slot"),
     UniqueConstraint("suspension_list", "suspension_index", name="uq_credentials_suspension_slot"),
 )
 Index("ix_credentials_subject", credentials.c.subject_id)
+
+# Every subject id of a credential (several subjects are allowed): the kill switch's index.
+credential_subjects = Table(
+    "credential_subjects",
+    metadata,
+    Column("credential_id", String(128), ForeignKey("credentials.id"), primary_key=True),
+    Column("subject_id", String(2048), primary_key=True),
+)
+Index("ix_credential_subjects_subject", credential_subjects.c.subject_id)
 
 api_tokens = Table(
     "api_tokens",

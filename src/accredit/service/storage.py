@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from typing import Any
@@ -23,7 +23,16 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from .schema import api_tokens, audit_head, audit_log, credentials, settings, signing_keys, status_lists
+from .schema import (
+    api_tokens,
+    audit_head,
+    audit_log,
+    credential_subjects,
+    credentials,
+    settings,
+    signing_keys,
+    status_lists,
+)
 
 LIST_SIZE = 131_072  # entries per status list: the spec's minimum, for herd privacy
 LIST_FILL = LIST_SIZE // 2  # open a new list at half full, so random indexes stay cheap to find
@@ -226,12 +235,19 @@ class Store:
 
     # --- credentials ------------------------------------------------------------------------
 
-    def insert_credential(self, connection: Connection, row: Mapping[str, Any]) -> None:
-        """Record an issued credential. Raises ``SlotTakenError`` if a status index was taken
-        concurrently (the unique constraints are the arbiter)."""
+    def insert_credential(
+        self, connection: Connection, row: Mapping[str, Any], subject_ids: Sequence[str] = ()
+    ) -> None:
+        """Record an issued credential and its subjects' ids. Raises ``SlotTakenError`` if a
+        status index (or the credential id) was taken concurrently (the unique constraints
+        are the arbiter)."""
         try:
             with connection.begin_nested():
                 connection.execute(credentials.insert().values(**row))
+                for subject_id in dict.fromkeys(subject_ids):
+                    connection.execute(
+                        credential_subjects.insert().values(credential_id=row["id"], subject_id=subject_id)
+                    )
         except IntegrityError as error:
             raise SlotTakenError(str(error.orig)) from None
 
@@ -254,8 +270,12 @@ class Store:
 
     def suspend_subject(self, connection: Connection, subject_id: str, at: int) -> list[str]:
         """Suspend every live credential of ``subject_id``; return their ids."""
+        named = select(credential_subjects.c.credential_id).where(
+            credential_subjects.c.subject_id == subject_id
+        )
         live = (
-            credentials.c.subject_id == subject_id,
+            credentials.c.id.in_(named),
+            credentials.c.status_entries.is_(True),
             credentials.c.revoked.is_(False),
             credentials.c.suspended.is_(False),
             (credentials.c.valid_until.is_(None)) | (credentials.c.valid_until > at),

@@ -1,0 +1,7 @@
+"""``python -m accredit.cli``: the same as the ``accredit`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
