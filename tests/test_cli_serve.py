@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import ServeProcess
 
 SLOW_SOCKETS = 300
 
@@ -30,20 +31,13 @@ class Served:
 
     def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.stderr_path = cwd / "serve.stderr"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "accredit.cli", "serve", "--port", "0", *args],
-            cwd=cwd,
-            env=env or _env(),
-            stdout=subprocess.PIPE,
-            stderr=self.stderr_path.open("w"),
-            text=True,
+        served = ServeProcess(*args, cwd=cwd, env=env or _env(), stderr=self.stderr_path.open("w"))
+        self.process, self.banner, self.url, self.port = (
+            served.process,
+            served.banner,
+            served.url,
+            served.port,
         )
-        assert self.process.stdout is not None
-        self.banner = [self.process.stdout.readline() for _ in range(5)]
-        match = re.search(r"serving\s+(\S+)", self.banner[1])
-        assert match, self.banner + [self.stderr]
-        self.url = match.group(1)
-        self.port = int(self.url.rsplit(":", 1)[1])
 
     @property
     def stderr(self) -> str:

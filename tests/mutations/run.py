@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -126,11 +128,10 @@ class Workspace:
         self._directory = tempfile.TemporaryDirectory(prefix="accredit-mutation-")
         self.root = Path(self._directory.name) / "repo"
         _copy_repository(self.root)
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(self.root / "src"),
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
+        # Bytecode is cached in the copy (most modules never change); the mutated module's own
+        # cache is dropped before and after each run, so a stale one is never imported.
+        self.env = {**os.environ, "PYTHONPATH": str(self.root / "src")}
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         imported = subprocess.run(
             [sys.executable, "-c", "import accredit; print(accredit.__file__)"],
             cwd=self.root,
@@ -146,6 +147,7 @@ class Workspace:
         path = self.root / mutation.file
         original = path.read_text(encoding="utf-8")
         path.write_text(original.replace(mutation.find, mutation.replace, 1), encoding="utf-8")
+        _drop_bytecode(path)
         started = time.monotonic()
         try:
             result = subprocess.run(
@@ -160,6 +162,7 @@ class Workspace:
             return Outcome(mutation, "error", time.monotonic() - started, f"tests ran over {TIMEOUT} s")
         finally:
             path.write_text(original, encoding="utf-8")
+            _drop_bytecode(path)
         seconds = time.monotonic() - started
         output = result.stdout + result.stderr
         if result.returncode == 0:
@@ -171,8 +174,30 @@ class Workspace:
         shown = not mutation.code or any(spelling in output for spelling in _spellings(mutation.code))
         return Outcome(mutation, "killed", seconds, _failed_test(output), shown=shown)
 
+    def failing_unmutated(self, node_ids: list[str]) -> set[str]:
+        """Which of these tests fail on the unmutated copy: their kills prove nothing."""
+        if not node_ids:
+            return set()
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST[1:], *node_ids],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        failed = {
+            _node_id(line) for line in result.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))
+        }
+        return failed & set(node_ids)
+
     def close(self) -> None:
         self._directory.cleanup()
+
+
+def _drop_bytecode(source: Path) -> None:
+    for cached in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+        cached.unlink()
 
 
 def _spellings(code: str) -> list[str]:
@@ -192,12 +217,22 @@ def _tail(text: str, lines: int) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def _node_id(summary_line: str) -> str:
+    """``tests/x.py::test[param]`` from pytest's ``FAILED tests/x.py::test[param] - message``."""
+    return summary_line.split(" ", 1)[1].split(" - ", 1)[0]
+
+
 def _failed_test(output: str) -> str:
     failed = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
-    return failed[0].split(" - ")[0] if failed else ""
+    return _node_id(failed[0]) if failed else ""
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # so the temporary copies are removed
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -243,6 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(jobs) as pool:
             for future in [pool.submit(worker, w) for w in workspaces]:
                 future.result()
+        # A kill counts only if the test that failed passes without the mutation.
+        killers = sorted({o.detail for o in outcomes if o.verdict == "killed" and o.detail})
+        broken = workspaces[0].failing_unmutated(killers)
+        for outcome in outcomes:
+            if outcome.verdict == "killed" and (not outcome.detail or outcome.detail in broken):
+                outcome.verdict = "error"
+                outcome.detail = f"its killing test fails without the mutation too: {outcome.detail or '?'}"
+                print(f"ERROR    {outcome.mutation.name}: {outcome.detail}", flush=True)
     finally:
         for workspace in workspaces:
             workspace.close()
