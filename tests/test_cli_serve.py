@@ -231,3 +231,52 @@ def test_several_workers_share_the_port(tmp_path: Path) -> None:
         assert len(workers) == 2
     finally:
         assert server.stop() == 0
+
+
+def test_the_openapi_document_describes_request_bodies_and_token_scopes(served: Served) -> None:
+    document = requests.get(f"{served.url}/openapi.json", timeout=10).json()
+    schemas = document["components"]["schemas"]
+    assert {"@context", "type", "credentialSubject"} <= set(schemas["Credential"]["required"])
+    paths = document["paths"]
+
+    def body(path: str, method: str = "post") -> dict[str, Any]:
+        return paths[path][method]["requestBody"]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+    assert body("/credentials/issue")["properties"]["credential"] == {
+        "$ref": "#/components/schemas/Credential"
+    }
+    assert body("/credentials/verify")["properties"]["verifiableCredential"]["$ref"].endswith("/Credential")
+    status_item = body("/credentials/status")["properties"]["credentialStatus"]["items"]
+    assert status_item["properties"]["status"]["enum"] == ["revoked", "suspended", "active"]
+    scopes = set(body("/tokens")["properties"]["scopes"]["items"]["enum"])
+    assert scopes == {"admin", "issue", "status"}
+    described = document["components"]["securitySchemes"]["bearer"]["description"]
+    for path, operations in paths.items():
+        for operation in operations.values():
+            for requirement in operation.get("security", []):
+                (scope,) = requirement["bearer"]
+                assert scope in scopes and f"{scope}:" in described, (path, scope)
+
+
+def test_connections_over_the_limit_are_closed_on_accept() -> None:
+    from accredit.cli._server import bind
+
+    listener = bind("127.0.0.1", 0)
+    listener.set_limit(2)
+    listener.setblocking(True)
+    clients = [socket.create_connection(listener.getsockname(), timeout=5) for _ in range(3)]
+    try:
+        held = [listener.accept()[0] for _ in range(2)]
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # the third: accepted, closed at once
+        assert clients[2].recv(1) == b""
+        held[0].close()  # a slot is free again
+        extra = socket.create_connection(listener.getsockname(), timeout=5)
+        accepted, _ = listener.accept()
+        accepted.close()
+        extra.close()
+        held[1].close()
+    finally:
+        for client in clients:
+            client.close()
+        listener.close()

@@ -10,6 +10,56 @@ from typing import Any
 _OBJECT = {"type": "object"}
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _RESULT = {"$ref": "#/components/schemas/VerificationResult"}
+_CREDENTIAL = {"$ref": "#/components/schemas/Credential"}
+_PRESENTATION = {"$ref": "#/components/schemas/Presentation"}
+
+# What each token scope allows; a token with "admin" may do everything.
+SCOPE_DESCRIPTIONS = {
+    "issue": "issue credentials and read those issued (POST /credentials/issue, GET /credentials/{id})",
+    "status": "revoke, suspend or reinstate credentials and pull the kill switch",
+    "admin": "everything, plus API tokens, key rotation and the audit log",
+}
+
+_CONTEXT_URLS = ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1"]
+_CREDENTIAL_SCHEMA = {
+    "type": "object",
+    "description": "A W3C Verifiable Credential (VC Data Model 2.0, or 1.1). Contexts must be ones the "
+    "service ships (the VC contexts, undefined-terms/v2, the accredit agents context).",
+    "required": ["@context", "type", "credentialSubject"],
+    "properties": {
+        "@context": {
+            "type": "array",
+            "prefixItems": [{"enum": _CONTEXT_URLS}],
+            "items": {"type": "string", "format": "uri"},
+        },
+        "id": {"type": "string", "format": "uri"},
+        "type": {"type": "array", "contains": {"const": "VerifiableCredential"}, "items": {"type": "string"}},
+        "issuer": {
+            "description": "when given, this service's DID (or an object with it as id)",
+            "oneOf": [{"type": "string"}, {"type": "object", "required": ["id"]}],
+        },
+        "validFrom": {"type": "string", "format": "date-time"},
+        "validUntil": {"type": "string", "format": "date-time"},
+        "credentialSubject": {
+            "description": "the subject; its id, when given, is a DID or URL",
+            "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}, "minItems": 1}],
+        },
+        "credentialStatus": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+        "proof": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+    },
+}
+_PRESENTATION_SCHEMA = {
+    "type": "object",
+    "description": "A W3C Verifiable Presentation with a proof bound to options.challenge and options.domain.",
+    "required": ["@context", "type", "proof"],
+    "properties": {
+        "@context": {"type": "array", "prefixItems": [{"enum": _CONTEXT_URLS}]},
+        "type": {"type": "array", "contains": {"const": "VerifiablePresentation"}},
+        "holder": {"type": "string"},
+        "verifiableCredential": {"type": "array", "items": _CREDENTIAL},
+        "proof": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+    },
+}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -76,7 +126,7 @@ def _issue_operation(bad: dict[str, Any], suite: str, **extra: Any) -> dict[str,
             "type": "object",
             "required": ["credential"],
             "properties": {
-                "credential": _OBJECT,
+                "credential": _CREDENTIAL,
                 "options": {
                     "type": "object",
                     "properties": {
@@ -102,8 +152,18 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": base_url}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`accredit init` prints the first, admin one; POST /tokens "
+                    "makes more). Each operation names the scope it needs: "
+                    + "; ".join(f"{name}: {what}" for name, what in SCOPE_DESCRIPTIONS.items()),
+                }
+            },
             "schemas": {
+                "Credential": _CREDENTIAL_SCHEMA,
+                "Presentation": _PRESENTATION_SCHEMA,
                 "Problem": {
                     "type": "object",
                     "required": ["type", "title", "status", "code"],
@@ -165,7 +225,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     body={
                         "type": "object",
                         "required": ["verifiableCredential"],
-                        "properties": {"verifiableCredential": _OBJECT, "options": _VERIFY_OPTIONS},
+                        "properties": {"verifiableCredential": _CREDENTIAL, "options": _VERIFY_OPTIONS},
                     },
                 )
             },
@@ -179,7 +239,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     body={
                         "type": "object",
                         "required": ["verifiablePresentation", "options"],
-                        "properties": {"verifiablePresentation": _OBJECT, "options": _VERIFY_OPTIONS},
+                        "properties": {"verifiablePresentation": _PRESENTATION, "options": _VERIFY_OPTIONS},
                     },
                 )
             },
@@ -196,7 +256,25 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         ),
                     },
                     scope="status",
-                    body={"type": "object", "required": ["credentialId", "credentialStatus"]},
+                    body={
+                        "type": "object",
+                        "required": ["credentialId", "credentialStatus"],
+                        "properties": {
+                            "credentialId": {"type": "string", "description": "the credential's id"},
+                            "credentialStatus": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["type", "status"],
+                                    "properties": {
+                                        "type": {"const": "BitstringStatusListCredential"},
+                                        "status": {"enum": ["revoked", "suspended", "active"]},
+                                    },
+                                },
+                            },
+                        },
+                    },
                 )
             },
             "/credentials/{credentialId}": {
@@ -241,7 +319,19 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "Create an API token; the token is shown once",
                     {"201": _json(_OBJECT, "the token"), "400": bad},
                     scope="admin",
-                    body={"type": "object", "required": ["name", "scopes"]},
+                    body={
+                        "type": "object",
+                        "required": ["name", "scopes"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                            "scopes": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"enum": sorted(SCOPE_DESCRIPTIONS)},
+                                "description": "; ".join(f"{k}: {v}" for k, v in SCOPE_DESCRIPTIONS.items()),
+                            },
+                        },
+                    },
                 )
             },
             "/tokens/{tokenId}": {
