@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent  # tests/mutations
+ROOT = HERE.parent.parent  # the repository
 PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--tb=short", "--no-header", "-W", "ignore"]
 TIMEOUT = 300  # seconds for one mutation's tests; a hang is a failure of the run, not a kill
 
