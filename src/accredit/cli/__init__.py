@@ -12,7 +12,8 @@ The contract every command follows (new commands too):
 - Read-only commands create nothing. Secrets come from the environment or a terminal prompt,
   never from arguments.
 
-Modules by command area: ``documents`` (key, did, sign, present, verify, request, demo),
+Modules by command area: ``documents`` (key, did, sign, present, verify, authorize, request,
+demo; ``verdicts`` words their results for people),
 ``holder`` (wallet, status), ``service`` (init, serve, audit); ``_io`` holds the contract's
 pieces and ``_server`` the production HTTP server.
 """
@@ -51,7 +52,9 @@ environment:
   ACCREDIT_PASSPHRASE         seal the issuer's keys with a passphrase instead of master.key
   ACCREDIT_BASE_URL           the URL clients reach the issuer service at (like --base-url)
   ACCREDIT_ISSUER_TOKEN       API token for `wallet fetch` and `status`
-  ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)"""
+  ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)
+  ACCREDIT_VERIFIER_DIR       where `request` keeps its challenges for `verify` and `authorize`
+                              (default ./.accredit-verifier)"""
 
 
 def _version() -> str:
