@@ -11,6 +11,7 @@ refuses unauthorized calls with a presentation request, and passes an authorized
 from __future__ import annotations
 
 import io
+from http import HTTPStatus
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -38,7 +39,7 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 def _send(answer: Answer, start_response: Callable[..., Any]) -> list[bytes]:
     body = answer.json()
     headers = [*answer.headers.items(), ("Content-Length", str(len(body)))]
-    start_response(f"{answer.status} {'OK' if answer.status == 200 else 'Error'}", headers)
+    start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
     return [body]
 
 
