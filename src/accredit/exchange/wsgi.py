@@ -11,8 +11,8 @@ refuses unauthorized calls with a presentation request, and passes an authorized
 from __future__ import annotations
 
 import io
-from http import HTTPStatus
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from . import MAX_BODY, Answer, Ask, Call, Exchange, _problem
