@@ -118,7 +118,7 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    print(f"accredit serve (threaded), SQLite; {args.clients} issuing clients; {args.attackers} attackers")
+    print(f"accredit serve, SQLite; {args.clients} issuing clients; {args.attackers} attackers")
     print(f"attack: {args.items} subject objects, 8 forged eddsa-rdfc-2022 proofs, sent back to back")
     print(f"{'operation':<10} {'count':>6} {'per second':>10} {'p50 ms':>9} {'p99 ms':>9}")
     print(alone + "   (no attack)")

@@ -163,7 +163,7 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    server = f"gunicorn x{args.workers}" if args.workers > 1 else "accredit serve (threaded)"
+    server = f"gunicorn x{args.workers}" if args.workers > 1 else "accredit serve"
     database = "PostgreSQL" if args.database_url else "SQLite"
     print(f"accredit issuer service: {server}, {database}, {clients} concurrent clients")
     print(f"{'operation':<10} {'count':>6} {'per second':>10} {'p50 ms':>9} {'p99 ms':>9}")

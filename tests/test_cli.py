@@ -79,12 +79,17 @@ def test_sign_verify_tamper(tmp_path: Path, key_file: tuple[Path, dict[str, Any]
     assert signed.returncode == 0, signed.stderr
     vc = out(signed)
     assert vc["proof"]["created"] == "2026-02-01T00:00:00Z"
-    verified = run("verify", "-", stdin=signed.stdout)
+    verified = run("verify", "--json", "-", stdin=signed.stdout)
     assert verified.returncode == 0 and out(verified)["verified"] is True
     vc["credentialSubject"]["role"] = "admin"
-    tampered = run("verify", "-", stdin=json.dumps(vc).encode())
+    tampered = run("verify", "--json", "-", stdin=json.dumps(vc).encode())
     assert tampered.returncode == 1
     assert [e["code"] for e in out(tampered)["errors"]] == ["PROOF_INVALID"]
+    # For people: what failed and why in a few lines, and that no one vouched for the issuer.
+    verdict = run("verify", "-", stdin=json.dumps(vc).encode()).stdout.decode()
+    assert verdict.startswith("NOT VERIFIED: credential\n  failed   proof: ")
+    assert "(PROOF_INVALID)" in verdict and "issuer trust was not checked" in verdict
+    assert len(verdict.splitlines()) <= 5
 
 
 @pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "Ed25519Signature2020"])
@@ -104,12 +109,38 @@ def test_present_and_verify_presentation(tmp_path: Path, key_file: tuple[Path, d
     vc_path.write_bytes(
         run("sign", "--key", str(path), str(credential_file(tmp_path, public["controller"]))).stdout
     )
-    vp = run("present", "--key", str(path), "--challenge", "abc", "--domain", "vendor.example", str(vc_path))
+
+    def asked() -> str:
+        return str(json.loads(run("request", "--domain", "vendor.example", cwd=tmp_path).stdout)["challenge"])
+
+    challenge = asked()
+    vp = run(
+        "present", "--key", str(path), f"--challenge={challenge}", "--domain", "vendor.example", str(vc_path)
+    )
     assert vp.returncode == 0, vp.stderr
-    ok = run("verify", "--challenge", "abc", "--domain", "vendor.example", "-", stdin=vp.stdout)
+
+    def verify(value: str, *flags: str) -> subprocess.CompletedProcess[bytes]:
+        return run(
+            "verify",
+            *flags,
+            f"--challenge={value}",
+            "--domain",
+            "vendor.example",
+            "-",
+            stdin=vp.stdout,
+            cwd=tmp_path,
+        )
+
+    ok = verify(challenge)
     assert ok.returncode == 0, ok.stdout
-    wrong = run("verify", "--challenge", "xyz", "--domain", "vendor.example", "-", stdin=vp.stdout)
+    assert ok.stdout.decode().startswith("VERIFIED: presentation\n")
+    assert b"issuer trust was not checked" in ok.stdout
+    replay = verify(challenge, "--json")  # a challenge is accepted once
+    assert replay.returncode == 1 and [e["code"] for e in out(replay)["errors"]] == ["CHALLENGE_REPLAYED"]
+    wrong = verify(asked(), "--json")  # a challenge the verifier issued, but not this presentation's
     assert wrong.returncode == 1 and "CHALLENGE_MISMATCH" in [e["code"] for e in out(wrong)["errors"]]
+    unknown = verify("0" * 64)
+    assert unknown.returncode == 1 and b"(CHALLENGE_UNKNOWN)" in unknown.stdout
     missing = run("verify", "-", stdin=vp.stdout)
     assert missing.returncode == 2 and b"--challenge" in missing.stderr
 

@@ -5,6 +5,7 @@ by a third server; and two vendor processes sharing PostgreSQL or Redis."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import textwrap
@@ -25,7 +26,7 @@ from accredit._http import FetchPolicy
 from accredit.agents import Counterparties, Money, agent_credential, mandate_credential
 from accredit.challenges import Challenge, ChallengeState, InMemoryStore
 from accredit.errors import RequestDomainMismatchError
-from accredit.exchange import Ask, Call, Exchange
+from accredit.exchange import Ask, Authorization, Call, Exchange
 from accredit.exchange.client import WalletAuth, _endpoint
 from accredit.exchange.stores import RedisStore, SQLStore
 from accredit.exchange.wsgi import AccreditMiddleware
@@ -424,6 +425,8 @@ def test_the_wsgi_middleware_protects_a_plain_wsgi_application(acme: Acme, buyer
         paid = requests.post(f"{base}/pay", json={"amount": "10.00"}, auth=WalletAuth(buyer[3]), timeout=30)
         assert paid.status_code == 201 and paid.json() == {"paid": True}
         assert seen == [("10.00", b'{"amount": "10.00"}')]  # the application read the body it was sent
+        huge = requests.post(f"{base}/pay", data=b"x" * 1_000_001, timeout=30)
+        assert (huge.status_code, huge.json()["code"]) == (413, "INPUT_TOO_LARGE") and len(seen) == 1
         over = requests.post(f"{base}/pay", json={"amount": "9000.00"}, auth=WalletAuth(buyer[3]), timeout=30)
         assert over.status_code == 403 and "LIMIT_EXCEEDED" in _codes(over)
     finally:
@@ -454,3 +457,37 @@ def test_the_readme_shows_the_tested_examples_lines() -> None:
         ("buyer_agent.py", "the agent's few lines"),
     ]:
         assert f"```python\n{_example_block(name, marker)}\n```" in readme, name
+
+
+def test_the_exchange_answers_every_failure_with_its_code() -> None:
+    now = [datetime(2026, 6, 1, 12, tzinfo=UTC)]
+    verifier = Verifier(trust=TrustRegistry(), clock=lambda: now[0])
+    exchange = Exchange(verifier, domain="globex.example", counterparty="did:web:globex.example")
+    call = Call("POST", "/orders", b'{"sku": "x"}')
+    token = "t" * 43
+    exchange.authorizations.add(
+        Authorization(
+            hashlib.sha256(token.encode()).hexdigest(),
+            now[0],
+            now[0] + timedelta(seconds=60),
+            call.digest,
+            {},
+            "did:x",
+        )
+    )
+    now[0] += timedelta(seconds=61)
+    expired = exchange.guard(
+        call, f"Accredit {token}", lambda c: Ask("contract.sign"), "https://globex.example"
+    )
+    assert (expired.status, expired.body["code"]) == (401, "AUTHORIZATION_EXPIRED")
+    assert exchange.accept("c" * 64, b"{not json").body["code"] == "MALFORMED_INPUT"
+    assert exchange.accept("c" * 64, b'{"presentation": {}}').body["code"] == "MALFORMED_INPUT"
+    unknown = exchange.accept("c" * 64, b'{"verifiablePresentation": {}}')
+    assert (unknown.status, unknown.body["code"]) == (403, "PRESENTATION_DENIED")
+    assert "CHALLENGE_UNKNOWN" in unknown.body["decision"]["codes"]
+    priced = exchange.guard(call, None, lambda c: Ask("contract.sign", "-5", "USD"), "https://globex.example")
+    assert (priced.status, priced.body["code"]) == (400, "INVALID_DOCUMENT")
+    # A challenge not issued for a call (a plain presentation request) buys no authorization.
+    plain = verifier.create_request(domain="globex.example")
+    refused = exchange.accept(plain["challenge"], b'{"verifiablePresentation": {}}')
+    assert refused.status == 403 and exchange.authorizations.consume("anything", now[0])[1] is None

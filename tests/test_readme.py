@@ -41,6 +41,10 @@ def test_walkthrough_runs_verbatim(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "vendor: verified" in result.stdout
+    assert (
+        "CHALLENGE_REPLAYED" in result.stdout
+        and "vendor: the same presentation again is a replay" in result.stdout
+    )
     assert "vendor: refused: ['REVOKED']" in result.stdout
     # It wrote nothing where it was started: everything went to its scratch directory.
     assert sorted(p.name for p in repository.iterdir()) == ["examples"]

@@ -151,11 +151,12 @@ class _Connection(http.client.HTTPConnection):
         self.address, self.watchdog, self.tls_context = address, watchdog, context
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.address else socket.AF_INET, socket.SOCK_STREAM)
+        family, address = self._address()
+        sock = socket.socket(family, socket.SOCK_STREAM)
         self.watchdog.watch(sock)
         sock.settimeout(self.timeout)
         try:
-            sock.connect(self._address())
+            sock.connect(address)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.sock = (
                 self.tls_context.wrap_socket(sock, server_hostname=self.host) if self.tls_context else sock
@@ -164,11 +165,10 @@ class _Connection(http.client.HTTPConnection):
             sock.close()
             raise
 
-    def _address(self) -> tuple[str, int]:
-        if self.address == self.host:  # private addresses allowed: resolve here
-            info = socket.getaddrinfo(self.host, self.port, proto=socket.IPPROTO_TCP)[0]
-            return str(info[4][0]), self.port
-        return self.address, self.port
+    def _address(self) -> tuple[socket.AddressFamily, tuple[str, int]]:
+        # The checked address, or (private addresses allowed) the host name resolved here.
+        info = socket.getaddrinfo(self.address, self.port, proto=socket.IPPROTO_TCP)[0]
+        return info[0], (str(info[4][0]), int(info[4][1]))
 
 
 def _tls_context() -> ssl.SSLContext:

@@ -118,21 +118,16 @@ def _validate_typed_properties(credential: Mapping[str, Any]) -> None:
 
 
 def _validate_related_resources(credential: Mapping[str, Any]) -> None:
-    """VCDM 2.0 §5.3: each related resource is an object with a unique ``id`` URL and a
-    ``digestSRI`` or ``digestMultibase`` (accredit never retrieves them to compare digests)."""
+    """VCDM 2.0 §5.3: each related resource is an object with an ``id`` URL and a
+    ``digestSRI`` or ``digestMultibase`` (accredit never retrieves them to compare digests).
+    An id listed twice is refused with every node described twice."""
     if "relatedResource" not in credential:
         return
     value = credential["relatedResource"]
-    seen: set[str] = set()
     for entry in value if isinstance(value, list) else [value]:
         if not isinstance(entry, dict):
             raise ValidationError("each relatedResource must be an object", field="relatedResource")
-        resource_id = _require_url(entry.get("id"), "relatedResource.id")
-        if resource_id in seen:
-            raise ValidationError(
-                f"relatedResource {resource_id} is listed twice", field="relatedResource.id"
-            )
-        seen.add(resource_id)
+        _require_url(entry.get("id"), "relatedResource.id")
         digests = [entry.get(name) for name in ("digestSRI", "digestMultibase") if name in entry]
         if not digests or not all(isinstance(d, str) and d for d in digests):
             raise ValidationError(

@@ -338,7 +338,8 @@ def _action_check(mandate: Mandate, request: AuthorizationRequest) -> Check:
 def _amount_check(mandate: Mandate, request: AuthorizationRequest, non_monetary: Collection[str]) -> Check:
     # A verifier that forgets the amount must not skip every limit: under a mandate with limits
     # an amount is required, unless the verifier declared the action non-monetary.
-    limited = (mandate.transaction_limit, mandate.total_limit, mandate.escalation_threshold) != (None,) * 3
+    limits = (mandate.transaction_limit, mandate.total_limit, mandate.escalation_threshold)
+    limited = any(limit is not None for limit in limits)
     if request.money is None and limited and request.action not in non_monetary:
         return Check.failed(
             "request.amount",

@@ -12,7 +12,8 @@ The contract every command follows (new commands too):
 - Read-only commands create nothing. Secrets come from the environment or a terminal prompt,
   never from arguments.
 
-Modules by command area: ``documents`` (key, did, sign, present, verify, request, demo),
+Modules by command area: ``documents`` (key, did, sign, present, verify, authorize, request,
+demo; ``verdicts`` words their results for people),
 ``holder`` (wallet, status), ``service`` (init, serve, audit); ``_io`` holds the contract's
 pieces and ``_server`` the production HTTP server.
 """
@@ -53,7 +54,9 @@ environment:
   ACCREDIT_VERIFY_SUITES      cryptosuites the service's verify routes accept (comma-separated)
   ACCREDIT_MAX_BACKDATE_SECONDS  how far back an issued credential's validity may start
   ACCREDIT_ISSUER_TOKEN       API token for `wallet fetch` and `status`
-  ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)"""
+  ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)
+  ACCREDIT_VERIFIER_DIR       where `request` keeps its challenges for `verify` and `authorize`
+                              (default ./.accredit-verifier)"""
 
 
 def _version() -> str:

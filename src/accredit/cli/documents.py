@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .._dates import parse_datetime, utcnow
+from ..agents import Money
 from ..credentials import (
     VerifyOptions,
     issue_credential,
@@ -19,13 +21,20 @@ from ..dids import default_resolver, resolve
 from ..errors import AccreditError, InputError
 from ..keys import KEY_TYPES, KeyPair
 from ..proofs import RECOMMENDED_SUITES, SUITES
-from ._io import EXIT_CODES, EXIT_OK, EXIT_REFUSED, emit, load_key, read_json
+from ..results import VerificationResult
+from ._io import EXIT_CODES, EXIT_ESCALATE, EXIT_OK, EXIT_REFUSED, emit, load_key, read_json
+from .verdicts import describe_decision, describe_result
 
 TRUST_FORMAT = """\
 trust registry (--trust FILE), JSON:
   {"issuers": [{"id": "did:web:acme.example", "name": "Acme Corp",
                 "types": ["AgentRoleCredential"]}]}
   "name" and "types" are optional; without "types" the issuer is trusted for any type."""
+
+CHALLENGE_STORE = """\
+challenges: `accredit request` remembers each challenge it issues in
+  $ACCREDIT_VERIFIER_DIR/challenges.sqlite (default ./.accredit-verifier); `verify` and
+  `authorize` accept a presentation only for such a challenge, once."""
 
 
 def _datetime_arg(value: str) -> Any:
@@ -74,26 +83,54 @@ def cmd_present(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verify_with_trust(args: argparse.Namespace, document: Any, presentation: bool) -> Any:
-    """The counterparty's verifier: trust registry, status lists, single-use challenge."""
+# --- the counterparty's commands: request, verify, authorize -------------------------------------
+
+VERIFIER_DIR_ENV = "ACCREDIT_VERIFIER_DIR"
+DEFAULT_VERIFIER_DIR = ".accredit-verifier"
+
+
+def _challenges() -> Any:
+    """The challenges `accredit request` issued, kept in a small SQLite file so that `verify`
+    and `authorize` accept each once (``$ACCREDIT_VERIFIER_DIR``, default ./.accredit-verifier)."""
+    from ..challenges import Challenge
+    from ..exchange.stores import SQLStore
+
+    directory = Path(os.environ.get(VERIFIER_DIR_ENV) or DEFAULT_VERIFIER_DIR)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return SQLStore(f"sqlite:///{directory / 'challenges.sqlite'}", Challenge)
+
+
+def _verifier(args: argparse.Namespace, trust: Any) -> Any:
+    """The counterparty's verifier: trust registry, status lists, the local challenge store."""
     from .._http import FetchPolicy
     from ..status import HTTPStatusListFetcher
-    from ..trust import TrustRegistry
     from ..verifier import Verifier
 
     policy = FetchPolicy(allow_private=args.allow_private, allow_http=args.allow_private)
-    verifier = Verifier(
-        trust=TrustRegistry.from_file(args.trust),
+    return Verifier(
+        trust=trust,
         resolver=default_resolver(allow_private=args.allow_private, allow_http=args.allow_private),
         status_fetcher=HTTPStatusListFetcher(policy),
         clock=(lambda: args.now) if args.now else utcnow,
         accepted_suites=RECOMMENDED_SUITES | set(args.accept_suite),
+        challenge_store=_challenges(),
+        non_monetary_actions=getattr(args, "non_monetary", ()),
     )
-    if not presentation:
-        return verifier.verify_credential(document)
-    # A one-shot command cannot have issued the challenge itself: register the one given.
-    verifier.create_request(domain=args.domain, challenge=args.challenge)
-    return verifier.verify_presentation(document, challenge=args.challenge, domain=args.domain)
+
+
+def _untrusted_presentation(args: argparse.Namespace, document: Any) -> VerificationResult:
+    """A presentation without a trust registry: the challenge once, then the core checks."""
+    from ..challenges import check_challenge
+
+    moment = args.now or utcnow()
+    challenge, _ = check_challenge(_challenges(), args.challenge, args.domain, moment)
+    options = VerifyOptions(
+        resolver=default_resolver(allow_private=args.allow_private, allow_http=args.allow_private),
+        now=moment,
+        accepted_suites=RECOMMENDED_SUITES | set(args.accept_suite),
+    )
+    core = verify_presentation(document, options, challenge=args.challenge, domain=args.domain)
+    return VerificationResult.of("presentation", [challenge, *core.checks])
 
 
 def _kind(document: Any) -> str:
@@ -111,29 +148,60 @@ def _kind(document: Any) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from ..trust import TrustRegistry
+
     document = read_json(args.file)
     presentation = _kind(document) == "presentation"
     if presentation and (not args.challenge or not args.domain):
-        raise InputError("verifying a presentation needs --challenge and --domain")
-    options = VerifyOptions(
-        resolver=default_resolver(allow_private=args.allow_private, allow_http=args.allow_private),
-        now=args.now,
-        accepted_suites=RECOMMENDED_SUITES | set(args.accept_suite),
-    )
+        raise InputError("verifying a presentation needs --challenge and --domain (from `accredit request`)")
     if args.trust:
-        result = _verify_with_trust(args, document, presentation)
+        verifier = _verifier(args, TrustRegistry.from_file(args.trust))
+        result = (
+            verifier.verify_presentation(document, challenge=args.challenge, domain=args.domain)
+            if presentation
+            else verifier.verify_credential(document)
+        )
     elif presentation:
-        result = verify_presentation(document, options, challenge=args.challenge, domain=args.domain)
+        result = _untrusted_presentation(args, document)
     else:
+        options = VerifyOptions(
+            resolver=default_resolver(allow_private=args.allow_private, allow_http=args.allow_private),
+            now=args.now,
+            accepted_suites=RECOMMENDED_SUITES | set(args.accept_suite),
+        )
         result = verify_credential(document, options)
-    emit(result.to_dict())
+    if getattr(args, "json", False):
+        emit(result.to_dict())
+    else:
+        print(describe_result(result, trust_checked=bool(args.trust)))
     return EXIT_OK if result.verified else EXIT_REFUSED
+
+
+def cmd_authorize(args: argparse.Namespace) -> int:
+    from ..policy import AuthorizationRequest
+    from ..trust import TrustRegistry
+
+    document = read_json(args.file)
+    if _kind(document) != "presentation":
+        raise InputError("authorize needs a presentation (`accredit wallet present` makes one)")
+    if (args.amount is None) != (args.currency is None):
+        raise InputError("--amount and --currency go together")
+    verifier = _verifier(args, TrustRegistry.from_file(args.trust))
+    amount = None if args.amount is None else Money.of(args.amount, args.currency).amount
+    request = AuthorizationRequest(args.action, verifier.now(), amount, args.currency, args.counterparty)
+    decision = verifier.authorize(document, request, challenge=args.challenge, domain=args.domain)
+    if getattr(args, "json", False):
+        emit(decision.to_dict())
+    else:
+        print(describe_decision(decision))
+    return {"allow": EXIT_OK, "deny": EXIT_REFUSED, "escalate": EXIT_ESCALATE}[decision.decision]
 
 
 def cmd_request(args: argparse.Namespace) -> int:
     from ..verifier import Verifier
 
-    emit(Verifier(trust=None).create_request(domain=args.domain, query=args.type or None))
+    verifier = Verifier(trust=None, challenge_store=_challenges())
+    emit(verifier.create_request(domain=args.domain, query=args.type or None))
     return EXIT_OK
 
 
@@ -252,43 +320,77 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="verify a credential or presentation",
         description="Verify a credential or presentation: proofs, DIDs, dates and (with --trust) issuer "
-        "trust and status lists. The result, every check with its code, is printed on stdout as JSON.",
+        "trust and status lists. A presentation must answer a challenge from `accredit request`, "
+        "accepted once. Prints a short verdict (what was checked, what failed and why); --json "
+        "prints the full result, every check with its code.",
         epilog="examples:\n  accredit verify signed.json\n  accredit verify --trust trust.json "
         "--challenge=$CHALLENGE --domain vendor.example presentation.json\n\n"
         + TRUST_FORMAT
         + "\n\n"
+        + CHALLENGE_STORE
+        + "\n\n"
         + EXIT_CODES,
     )
     verify.add_argument("file", help="JSON file, or - for stdin")
-    verify.add_argument("--challenge", help="the challenge a presentation must be bound to")
+    verify.add_argument("--challenge", help="the challenge of your `accredit request` (presentations)")
     verify.add_argument("--domain", help="the domain a presentation must be bound to")
-    verify.add_argument("--now", type=_datetime_arg, help="verify as of this time (ISO 8601)")
+    _verifier_flags(verify)
     verify.add_argument("--trust", help="trust registry JSON: also check issuer trust and status lists")
-    verify.add_argument(
-        "--accept-suite",
+    verify.set_defaults(func=cmd_verify)
+
+    authorize = commands.add_parser(
+        "authorize",
+        parents=[common],
+        help="decide whether an agent's presentation authorizes an action",
+        description="Decide whether the agent that made a presentation may do an action: the "
+        "challenge (from `accredit request`, accepted once), every proof, status (so the kill "
+        "switch), issuer trust, the MandateCredential and its delegation chain, and the action, "
+        "amount and counterparty against the mandate. Prints allow, deny or escalate with every "
+        "reason (--json: the full decision).",
+        epilog="example:\n  accredit request --domain vendor.example --type AgentCredential --type "
+        "MandateCredential > request.json\n  accredit authorize --trust trust.json --challenge=$CHALLENGE "
+        "--domain vendor.example \\\n    --action contract.sign --amount 1200.00 --currency USD "
+        "--counterparty did:web:vendor.example presentation.json\n\n"
+        "exit codes:\n  0  allow\n  1  deny\n  2  error: bad input or usage (nothing was decided)\n"
+        "  3  escalate: the mandate asks a human to co-sign\n\n" + TRUST_FORMAT + "\n\n" + CHALLENGE_STORE,
+    )
+    authorize.add_argument("file", help="the presentation JSON file, or - for stdin")
+    authorize.add_argument("--trust", required=True, help="trust registry JSON: the organizations you accept")
+    authorize.add_argument("--challenge", required=True, help="the challenge of your `accredit request`")
+    authorize.add_argument("--domain", required=True, help="your domain; the presentation is bound to it")
+    authorize.add_argument("--action", required=True, help="the action asked, e.g. contract.sign")
+    authorize.add_argument("--amount", help="the amount, a decimal string such as 1200.00")
+    authorize.add_argument("--currency", help="the amount's ISO 4217 currency, e.g. USD")
+    authorize.add_argument("--counterparty", help="your DID: the mandate must allow dealing with it")
+    authorize.add_argument(
+        "--non-monetary",
         action="append",
         default=[],
-        choices=sorted(SUITES),
-        help="also accept this cryptosuite (e.g. Ed25519Signature2020)",
+        metavar="ACTION",
+        help="an action that moves no money, so needs no --amount under a mandate with limits",
     )
-    _network_flag(verify)
-    verify.set_defaults(func=cmd_verify)
+    _verifier_flags(authorize)
+    authorize.set_defaults(func=cmd_authorize)
 
     request = commands.add_parser(
         "request",
         parents=[common],
         help="make a presentation request as a verifier",
         description="Print a presentation request: a fresh single-use challenge for your domain, and "
-        "the credential types you ask for. Give it to the agent (`accredit wallet present`).",
-        epilog="example:\n  accredit request --domain vendor.example --type AgentRoleCredential "
-        "> request.json\n\n"
+        "the credential types you ask for, one credential of each. Give it to the agent "
+        "(`accredit wallet present`); `verify` and `authorize` accept its answer once.",
+        epilog="example:\n  accredit request --domain vendor.example --type AgentCredential "
+        "--type MandateCredential > request.json\n\n"
         'output (a presentation request), JSON:\n  {"query": [{"type": "QueryByExample", "credentialQuery":\n'
-        '     [{"example": {"type": ["AgentRoleCredential"]}}]}],\n'
-        '   "challenge": "<64 hex digits>", "domain": "vendor.example"}\n\n' + EXIT_CODES,
+        '     [{"example": {"type": ["AgentCredential"]}}, {"example": {"type": ["MandateCredential"]}}]}],\n'
+        '   "challenge": "<64 hex digits>", "domain": "vendor.example"}\n\n'
+        + CHALLENGE_STORE
+        + "\n\n"
+        + EXIT_CODES,
     )
     request.add_argument("--domain", required=True, help="your domain; the presentation is bound to it")
     request.add_argument(
-        "--type", action="append", help="a credential type to ask for (repeatable; default: any credential)"
+        "--type", action="append", help="a credential type to ask for (repeatable: one credential of each)"
     )
     request.set_defaults(func=cmd_request)
 
@@ -310,6 +412,18 @@ def _proof_flags(parser: argparse.ArgumentParser) -> None:
         help="cryptosuite (default eddsa-rdfc-2022)",
     )
     parser.add_argument("--created", type=_datetime_arg, help="proof creation time (ISO 8601; default now)")
+
+
+def _verifier_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", type=_datetime_arg, help="decide as of this time (ISO 8601)")
+    parser.add_argument(
+        "--accept-suite",
+        action="append",
+        default=[],
+        choices=sorted(SUITES),
+        help="also accept this cryptosuite (e.g. Ed25519Signature2020)",
+    )
+    _network_flag(parser)
 
 
 def _network_flag(parser: argparse.ArgumentParser) -> None:

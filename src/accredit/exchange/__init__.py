@@ -39,6 +39,7 @@ from .. import _json
 from .._dates import format_datetime, parse_datetime
 from ..agents import Money
 from ..challenges import ChallengeState, InMemoryStore, SingleUseStore
+from ..credentials import holder_of
 from ..errors import AccreditError, ValidationError
 from ..policy import AuthorizationRequest, Decision
 from ..verifier import Verifier
@@ -217,7 +218,8 @@ class Exchange:
         if not isinstance(presentation, dict):
             return _problem(400, "MALFORMED_INPUT", 'post {"verifiablePresentation": {...}}')
         decision = self.verifier.authorize(presentation, None, challenge=challenge, domain=self.domain)
-        if decision.decision != "allow" or decision.request is None or decision.challenge is None:
+        issued_for = decision.challenge.call if decision.challenge is not None else None
+        if decision.decision != "allow" or decision.request is None or issued_for is None:
             code = "ESCALATION_REQUIRED" if decision.decision == "escalate" else "PRESENTATION_DENIED"
             return _problem(
                 403,
@@ -231,9 +233,9 @@ class Exchange:
             _token_digest(token),
             now,
             now + self.authorization_ttl,
-            str(decision.challenge.call),
+            issued_for,
             decision.request.to_json(),
-            str(presentation.get("holder")),
+            str(holder_of(presentation)),
         )
         self.authorizations.add(authorization)
         return Answer(
