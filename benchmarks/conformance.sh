@@ -31,8 +31,9 @@ ACCREDIT_VERIFY_SUITES="eddsa-rdfc-2022,eddsa-jcs-2022,Ed25519Signature2020" \
   accredit serve --data-dir "$work/data" --host 127.0.0.1 --port "$port" \
   --cert "$work/cert.pem" --key "$work/key.pem" >"$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
+for attempt in $(seq 300); do  # up to a minute on a loaded machine
   curl -sf --cacert "$work/cert.pem" "$base/" >/dev/null && break
+  [ "$attempt" = 300 ] && { echo "accredit serve did not answer on $base" >&2; cat "$work/serve.log" >&2; exit 1; }
   sleep 0.2
 done
 did="$(curl -sf --cacert "$work/cert.pem" "$base/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["did"])')"

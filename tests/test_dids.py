@@ -221,6 +221,24 @@ def test_caching_resolver_caches_until_ttl(local_server: LocalServer) -> None:
     assert local_server.hits["/.well-known/did.json"] == 2
 
 
+def test_caching_resolver_remembers_a_failure_briefly(local_server: LocalServer) -> None:
+    did = _did_web(local_server)
+    clock = [0.0]
+    resolver = CachingResolver(
+        DIDWebResolver(FetchPolicy(allow_private=True, allow_http=True)),
+        failure_ttl=30,
+        clock=lambda: clock[0],
+    )
+    for _ in range(3):
+        with pytest.raises(DIDResolutionError):
+            resolver.resolve(did)
+    assert local_server.hits["/.well-known/did.json"] == 1
+    clock[0] = 31
+    local_server.json("/.well-known/did.json", _org_document(did, KeyPair.generate()))
+    assert resolver.resolve(did)["id"] == did
+    assert local_server.hits["/.well-known/did.json"] == 2
+
+
 # --- verification methods ---------------------------------------------------------------------
 
 
