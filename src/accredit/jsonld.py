@@ -600,7 +600,8 @@ class _BoundedURDNA2015(canon.URDNA2015):  # type: ignore[misc]
         return {"type": "blank node", "value": "_:a" if component["value"] == id_ else "_:z"}
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
-        self._charge(1)
+        # Each call copies its issuer for every permutation: its cost grows with the issuer.
+        self._charge(1 + len(issuer.existing))
         return super().hash_n_degree_quads(id_, issuer)
 
     def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
