@@ -160,6 +160,9 @@ def test_presentation_verification_binds_challenge(service: RunningService) -> N
     assert response.status_code == 400 and "CHALLENGE_UNKNOWN" in _codes(response)
     missing = service.request("POST", "/presentations/verify", json={"verifiablePresentation": presentation})
     assert missing.status_code == 400 and missing.json()["code"] == "MALFORMED_INPUT"
+    no_challenge = {"verifiablePresentation": presentation, "options": {"domain": "vendor.example"}}
+    response = service.request("POST", "/presentations/verify", json=no_challenge)
+    assert (response.status_code, response.json().get("code")) == (400, "MALFORMED_INPUT")
 
 
 def test_presentation_of_another_agents_credential_is_refused(service: RunningService) -> None:
@@ -176,8 +179,8 @@ def test_presentation_of_another_agents_credential_is_refused(service: RunningSe
             "options": {"challenge": challenge, "domain": "vendor.example"},
         }
         response = service.request("POST", "/presentations/verify", json=body)
-        assert response.status_code == 400
         assert _codes(response) == ["HOLDER_BINDING_MISMATCH"]
+        assert response.status_code == 400
 
 
 def test_a_challenge_is_bound_to_its_domain(service: RunningService) -> None:
