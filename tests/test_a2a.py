@@ -35,8 +35,8 @@ from google.protobuf.json_format import MessageToDict, ParseDict  # noqa: E402
 from jwt import PyJWK  # noqa: E402
 from test_exchange import Acme, _example_block  # noqa: E402
 
-from accredit import KeyPair, TrustRegistry, Wallet  # noqa: E402
-from accredit.a2a import EXTENSION_URI, Step, answer_request, step_digest  # noqa: E402
+from accredit import KeyPair, TrustRegistry, Verifier, Wallet  # noqa: E402
+from accredit.a2a import EXTENSION_URI, Negotiation, Step, answer_request, step_digest  # noqa: E402
 from accredit.a2a.cards import sign_card, verify_card  # noqa: E402
 from accredit.a2a.sdk import WalletInterceptor, extension_data, negotiate  # noqa: E402
 from accredit.dids import StaticResolver, did_key_document, public_key_of  # noqa: E402
@@ -338,3 +338,15 @@ def test_the_readme_shows_the_tested_examples_lines() -> None:
         ("a2a_buyer.py", "the buyer's few lines"),
     ]:
         assert f"```python\n{_example_block(name, marker)}\n```" in readme, name
+
+
+def test_a_malformed_step_is_rejected_and_an_answer_without_a_pending_step_refused(
+    supplier: Supplier,
+) -> None:
+    task = Buyer(supplier).propose(Step("contract.sign", "-5", "USD"))
+    assert task.status.state == TaskState.TASK_STATE_REJECTED
+    assert _decision(task)["codes"] == ["INVALID_DOCUMENT"]
+    negotiation = Negotiation(Verifier(trust=TrustRegistry()), domain="did:x", counterparty="did:y")
+    assert negotiation.decide("task", {}, {"verifiablePresentation": "{}"})["codes"] == [
+        "A2A_NO_PENDING_STEP"
+    ]

@@ -96,7 +96,8 @@ def extension(
     trusted_issuers: Sequence[str] = (),
     required: bool = True,
 ) -> dict[str, Any]:
-    """The ``capabilities.extensions`` entry (JSON form) a vendor's card declares."""
+    """The ``capabilities.extensions`` entry (JSON form) a vendor's card declares: required
+    unless ``required=False``, with the verifier's DID, what it accepts and whom it trusts."""
     params: dict[str, Any] = {
         "verifier": verifier_did,
         "credentialTypes": list(credential_types),
@@ -104,12 +105,14 @@ def extension(
     }
     if trusted_issuers:
         params["trustedIssuers"] = list(trusted_issuers)
-    return {
+    declared: dict[str, Any] = {
         "uri": EXTENSION_URI,
         "description": "Present an accredit mandate for each proposed step",
-        "required": required,
         "params": params,
     }
+    if required:  # false is the default, and the SDK drops it before signing: never write it
+        declared["required"] = True
+    return declared
 
 
 class Negotiation:
