@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # --- didkit's exit --------------------------------------------------------------------------------
 
@@ -36,6 +38,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _EXIT_STATUS = pytest.StashKey[int]()
+
+# Hypothesis fails an example that runs over 200 ms: a wall-clock assertion, which a loaded
+# machine (CI, the mutation run) trips at random. Tests pin work, not time.
+settings.register_profile("accredit", deadline=None)
+settings.load_profile("accredit")
 
 
 # --- no silent skips in CI ------------------------------------------------------------------------
@@ -100,11 +107,28 @@ class ChildProcess:
         return self.process.wait(timeout=timeout)
 
 
+class ServeProcess(ChildProcess):
+    """``accredit serve --port 0 ARGS``: the server binds a free port itself and its banner says
+    which (no port chosen beforehand that another process could take meanwhile). The socket
+    is listening before the banner is printed, so ``url`` can be used at once."""
+
+    def __init__(self, *args: str, timeout: float = 60, **popen: Any) -> None:
+        popen.setdefault("stderr", subprocess.DEVNULL)
+        super().__init__([sys.executable, "-m", "accredit.cli", "serve", "--port", "0", *args], **popen)
+        self.banner = [self.line(timeout) for _ in range(5)]
+        serving = re.search(r"^serving\s+(\S+)", self.banner[1])
+        if serving is None:
+            pytest.fail(f"no 'serving URL' line in the banner: {self.banner}")
+        self.url = serving.group(1)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+
 @dataclass
 class Route:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    declare_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 class LocalServer:
@@ -122,7 +146,8 @@ class LocalServer:
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(route.body)))
+                if route.declare_length:
+                    self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 self.wfile.write(route.body)
 
@@ -149,7 +174,9 @@ class LocalServer:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (for servers started as processes)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago. Racy: another process may take it
+    before the server binds it. Start servers with ``ServeProcess`` (port 0) instead; only the
+    README walkthrough, run verbatim with its fixed port swapped, still needs one."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

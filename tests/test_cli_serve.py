@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import ServeProcess
 
 SLOW_SOCKETS = 300
 
@@ -30,20 +31,13 @@ class Served:
 
     def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.stderr_path = cwd / "serve.stderr"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "accredit.cli", "serve", "--port", "0", *args],
-            cwd=cwd,
-            env=env or _env(),
-            stdout=subprocess.PIPE,
-            stderr=self.stderr_path.open("w"),
-            text=True,
+        served = ServeProcess(*args, cwd=cwd, env=env or _env(), stderr=self.stderr_path.open("w"))
+        self.process, self.banner, self.url, self.port = (
+            served.process,
+            served.banner,
+            served.url,
+            served.port,
         )
-        assert self.process.stdout is not None
-        self.banner = [self.process.stdout.readline() for _ in range(5)]
-        match = re.search(r"serving\s+(\S+)", self.banner[1])
-        assert match, self.banner + [self.stderr]
-        self.url = match.group(1)
-        self.port = int(self.url.rsplit(":", 1)[1])
 
     @property
     def stderr(self) -> str:
@@ -286,3 +280,54 @@ def test_connections_over_the_limit_are_closed_on_accept() -> None:
         for client in clients:
             client.close()
         listener.close()
+
+
+def test_sigterm_lets_a_request_in_flight_finish_and_accepts_no_new_one(tmp_path: Path) -> None:
+    server = Served(tmp_path)
+    body = b'{"verifiableCredential": {"hello": "world"}}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as in_flight:
+        in_flight.sendall(
+            b"POST /credentials/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:10])
+        )
+        time.sleep(0.5)  # the request has started when the stop comes
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2)
+        in_flight.sendall(body[10:])
+        assert in_flight.recv(4096).startswith(b"HTTP/1.1 400 ")  # answered: not a credential
+    assert server.process.wait(timeout=30) == 0
+
+
+def test_a_body_sent_a_byte_at_a_time_meets_a_deadline(tmp_path: Path) -> None:
+    # Each byte comes well within the read timeout, so only a deadline for the whole body ends it.
+    server = Served(tmp_path, "--read-timeout", "2", "--body-timeout", "3")
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as drip:
+            drip.sendall(
+                b"POST /credentials/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n"
+            )
+            started, answer = time.monotonic(), b""
+            drip.setblocking(False)
+            while time.monotonic() - started < 20 and not answer:
+                try:
+                    drip.send(b" ")
+                    answer = drip.recv(4096)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    break
+                time.sleep(0.5)
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+            drip.settimeout(5)
+            try:
+                while chunk := drip.recv(4096):
+                    answer += chunk
+            except OSError:
+                pass
+            assert b"REQUEST_TIMEOUT" in answer
+            assert time.monotonic() - started < 15
+    finally:
+        server.stop()

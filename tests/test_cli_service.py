@@ -7,11 +7,10 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
-from conftest import ChildProcess, free_port
+from conftest import ServeProcess
 
 
 def _env() -> dict[str, str]:
@@ -30,28 +29,18 @@ def _accredit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> None:
-    port = free_port()
-    server = ChildProcess(
-        [sys.executable, "-m", "accredit.cli", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=_env(),
-        stderr=subprocess.DEVNULL,
-    )
+    server = ServeProcess(cwd=tmp_path, env=_env())
     try:
-        lines = [server.line(timeout=60) for _ in range(5)]
+        lines = server.banner
         assert lines[0].startswith("accredit issuer   did:key:z6Mk")
-        assert f"http://127.0.0.1:{port}" in lines[1]
+        assert server.url == f"http://127.0.0.1:{server.port}" and server.port > 0
+        assert f"(credentials name http://127.0.0.1:{server.port})" in lines[1]  # the bound port, not 0
         assert lines[2].strip().endswith("/.well-known/did.json")
         token_file = tmp_path / ".accredit" / "admin-token"
         assert str(token_file.relative_to(tmp_path)) in lines[4]
         assert token_file.stat().st_mode & 0o777 == 0o600
         assert (tmp_path / ".accredit" / "master.key").stat().st_mode & 0o777 == 0o600
-        for _ in range(100):
-            try:
-                response = requests.get(f"http://127.0.0.1:{port}/.well-known/did.json", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        response = requests.get(f"{server.url}/.well-known/did.json", timeout=10)
         assert response.json()["id"] == lines[0].split()[-1]
     finally:
         server.stop()
@@ -80,9 +69,8 @@ def test_init_once_then_audit_verify_detects_tampering(tmp_path: Path) -> None:
 def test_wrong_master_key_is_a_clear_error(tmp_path: Path) -> None:
     assert _accredit("init", "--data-dir", "issuer", cwd=tmp_path).returncode == 0
     (tmp_path / "issuer" / "master.key").write_bytes(os.urandom(32))
-    port = free_port()
     served = subprocess.run(
-        [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", "issuer", "--port", str(port)],
+        [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", "issuer", "--port", "0"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,

@@ -84,17 +84,23 @@ def agent(tmp_path: Path, local_server: LocalServer) -> Path:
     return tmp_path
 
 
-def presented(cwd: Path) -> tuple[str, Path]:
-    """A request for both credential types, answered by the wallet: (challenge, presentation)."""
+def presented(cwd: Path, *, by_cli: bool = False) -> tuple[str, Path]:
+    """A request for both credential types, answered by the wallet (through `accredit wallet
+    present` when ``by_cli``): (challenge, presentation file)."""
     request = accredit(
         "request", "--domain", DOMAIN, "--type", "AgentCredential", "--type", "MandateCredential", cwd=cwd
     )
     assert request.returncode == 0, request.stderr
     (cwd / "request.json").write_text(request.stdout)
-    presentation = accredit("wallet", "present", "--wallet", "wallet", "request.json", cwd=cwd)
-    assert presentation.returncode == 0, presentation.stderr  # one credential of each type
-    assert len(json.loads(presentation.stdout)["verifiableCredential"]) == 2
-    (cwd / "presentation.json").write_text(presentation.stdout)
+    if by_cli:
+        answer = accredit("wallet", "present", "--wallet", "wallet", "request.json", cwd=cwd)
+        assert answer.returncode == 0, answer.stderr  # one credential of each type
+        presentation = json.loads(answer.stdout)
+    else:
+        wallet = Wallet.open(cwd / "wallet", passphrase=PASSPHRASE)
+        presentation = wallet.present(json.loads(request.stdout), domain=DOMAIN)
+    assert len(presentation["verifiableCredential"]) == 2
+    (cwd / "presentation.json").write_text(json.dumps(presentation))
     return json.loads(request.stdout)["challenge"], cwd / "presentation.json"
 
 
@@ -114,7 +120,7 @@ def authorize(cwd: Path, challenge: str, *flags: str) -> subprocess.CompletedPro
 
 
 def test_authorize_allows_once_and_says_why_in_plain_words(agent: Path) -> None:
-    challenge, _ = presented(agent)
+    challenge, _ = presented(agent, by_cli=True)
     allowed = authorize(agent, challenge, "--amount", "1200.00", "--currency", "USD")
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     lines = allowed.stdout.splitlines()

@@ -237,9 +237,11 @@ def test_validity_window_edges_and_skew(issuer: KeyPair) -> None:
     assert verify_credential(vc, now=end).verified
     skew = timedelta(minutes=5)
     assert verify_credential(vc, now=start - skew, max_clock_skew=skew).verified
-    assert not verify_credential(vc, now=start - skew - timedelta(seconds=1), max_clock_skew=skew).verified
+    early = verify_credential(vc, now=start - skew - timedelta(seconds=1), max_clock_skew=skew)
+    assert codes(early) == ["NOT_YET_VALID"]
     assert verify_credential(vc, now=end + skew, max_clock_skew=skew).verified
-    assert not verify_credential(vc, now=end + skew + timedelta(seconds=1), max_clock_skew=skew).verified
+    late = verify_credential(vc, now=end + skew + timedelta(seconds=1), max_clock_skew=skew)
+    assert codes(late) == ["EXPIRED"]
 
 
 def test_a_proof_created_after_now_and_the_allowed_skew_is_refused(issuer: KeyPair) -> None:
@@ -382,14 +384,23 @@ def test_holder_must_be_the_signer(presented: tuple[dict[str, Any], KeyPair]) ->
     ]
 
 
+def test_a_presentation_with_no_holder_and_no_single_signer_is_not_bound(
+    presented: tuple[dict[str, Any], KeyPair],
+) -> None:
+    vp, _ = presented
+    del vp["holder"], vp["proof"]
+    result = verify_presentation(vp, challenge="nonce-123", domain="vendor.example", now=NOW)
+    assert not result.verified and codes(result)[0] == "HOLDER_MISMATCH"
+
+
 def test_embedded_credentials_are_verified_too(issuer: KeyPair) -> None:
     agent = KeyPair.generate()
     vc = issue_credential(mandate(issuer.did), issuer)
     vc["credentialSubject"]["spendingLimit"]["amount"] = "9999999.00"  # tampered before presenting
     vp = sign_presentation([vc], agent, challenge="c", domain="d")
     result = verify_presentation(vp, challenge="c", domain="d", now=NOW)
-    assert [c.name for c in result.errors] == ["verifiableCredential[0].proof"]
     assert codes(result) == ["PROOF_INVALID"]
+    assert [c.name for c in result.errors] == ["verifiableCredential[0].proof"]
     expired = verify_presentation(
         sign_presentation([issue_credential(mandate(issuer.did), issuer)], agent, challenge="c", domain="d"),
         challenge="c",
@@ -476,6 +487,33 @@ def test_graph_preserving_rewrites_that_hide_fields_are_refused(issuer: KeyPair,
     result = verify_credential(vc, now=NOW)
     assert not result.verified
     assert result.errors[0].code == "INVALID_DOCUMENT"
+
+
+def test_a_node_described_in_two_places_is_refused(issuer: KeyPair) -> None:
+    # Not a list, not a keyword: the organization's limit moves from where it was signed to
+    # another reference to the same node. The graph, so the proof, is unchanged.
+    unsigned = mandate(issuer.did)
+    acme = {"id": "did:web:acme.example", "name": "Acme Corp", "spendingLimit": "100"}
+    unsigned["credentialSubject"] = {
+        "id": "did:example:agent",
+        "actsFor": acme,
+        "approvedBy": {"id": acme["id"]},
+    }
+    vc = issue_credential(unsigned, issuer)
+    assert verify_credential(vc, now=NOW).verified
+    subject = vc["credentialSubject"]
+    subject["approvedBy"]["spendingLimit"] = subject["actsFor"].pop("spendingLimit")
+    signature = verify_proofs(
+        vc,
+        purpose="assertionMethod",
+        controller=issuer.did,
+        resolver=default_resolver(),
+        document_loader=default_document_loader(),
+    )
+    assert all(check.status == "passed" for check in signature)  # the graph, so the proof, is unchanged
+    result = verify_credential(vc, now=NOW)
+    assert (result.errors[0].name, result.errors[0].code) == ("dataModel", "INVALID_DOCUMENT")
+    assert "more than one place" in result.errors[0].message
 
 
 def test_value_objects_with_a_language_are_accepted(issuer: KeyPair) -> None:

@@ -173,6 +173,7 @@ def test_did_web_refuses_loopback_by_default(local_server: LocalServer) -> None:
         "https://user:pw@example.com/",
         "file:///etc/passwd",
         "https://0.0.0.0/",
+        "https://[::ffff:127.0.0.1]/",
     ],
 )
 def test_fetch_refuses_unsafe_urls(url: str) -> None:
@@ -192,6 +193,11 @@ def test_fetch_caps_size_and_refuses_cross_origin_redirects(local_server: LocalS
     local_server.json("/big", {"x": "a" * 2000})
     with pytest.raises(FetchError, match="larger than"):
         fetch_json(f"{local_server.base}/big", policy)
+    local_server.routes["/undeclared"] = Route(
+        200, json.dumps({"x": "a" * 2000}).encode(), declare_length=False
+    )
+    with pytest.raises(FetchError, match="larger than"):  # counted while reading, not taken on trust
+        fetch_json(f"{local_server.base}/undeclared", policy)
     local_server.routes["/away"] = Route(302, b"", {"Location": "http://localhost:1/elsewhere"})
     with pytest.raises(FetchError, match="another origin"):
         fetch_json(f"{local_server.base}/away", policy)
@@ -218,6 +224,24 @@ def test_caching_resolver_caches_until_ttl(local_server: LocalServer) -> None:
     assert local_server.hits["/.well-known/did.json"] == 1
     clock[0] = 61
     resolver.resolve(did)
+    assert local_server.hits["/.well-known/did.json"] == 2
+
+
+def test_caching_resolver_remembers_a_failure_briefly(local_server: LocalServer) -> None:
+    did = _did_web(local_server)
+    clock = [0.0]
+    resolver = CachingResolver(
+        DIDWebResolver(FetchPolicy(allow_private=True, allow_http=True)),
+        failure_ttl=30,
+        clock=lambda: clock[0],
+    )
+    for _ in range(3):
+        with pytest.raises(DIDResolutionError):
+            resolver.resolve(did)
+    assert local_server.hits["/.well-known/did.json"] == 1
+    clock[0] = 31
+    local_server.json("/.well-known/did.json", _org_document(did, KeyPair.generate()))
+    assert resolver.resolve(did)["id"] == did
     assert local_server.hits["/.well-known/did.json"] == 2
 
 
@@ -276,3 +300,10 @@ def test_jwk_verification_method_is_accepted() -> None:
         key.id, purpose="assertionMethod", resolver=_static(document), controller=did
     )
     assert found == key.public_key
+    # A document that publishes the private key too: the key is compromised, not usable.
+    document["verificationMethod"][0]["publicKeyJwk"] = key.to_jwk(include_private=True)
+    with pytest.raises(VerificationMethodError, match="private key") as refused:
+        resolve_verification_method(
+            key.id, purpose="assertionMethod", resolver=_static(document), controller=did
+        )
+    assert refused.value.code == "INVALID_VERIFICATION_METHOD"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -403,6 +404,24 @@ def test_the_mandates_agent_credential_must_be_presented_exactly(world: World) -
     ]
 
 
+def test_the_mandates_agent_credential_must_be_the_holders(world: World) -> None:
+    # The mandate names, by its exact digest, an AgentCredential of another agent: the holder
+    # would borrow the helper's identity (builder, liability contact, kill switch).
+    helper_identity = world.agent_credential(world.helper, index=2)
+    unsigned = mandate_credential(
+        issuer=world.acme.did,
+        agent_credential=helper_identity,
+        actions=["contract.sign"],
+        purpose="Sign contracts",
+        valid_from=NOW - timedelta(days=1),
+    )
+    unsigned["credentialSubject"]["id"] = world.agent.did
+    mandate = issue_credential(unsigned, world.acme)
+    assert failing(world.decide([helper_identity, mandate], amount=None, currency=None)) == [
+        ("chain[0].agentCredential", "AGENT_CREDENTIAL_MISMATCH")
+    ]
+
+
 def test_an_agent_credential_without_a_kill_switch_is_denied(world: World) -> None:
     unsigned = world.unsigned_agent_credential(world.agent, index=1)
     del unsigned["credentialSubject"]["governance"]["killSwitch"]
@@ -462,6 +481,34 @@ def test_delegating_a_non_delegable_mandate_is_too_deep(world: World) -> None:
     helper_identity, child = world.delegated()
     decision = _chain_request(world, [world.identity, world.mandate, helper_identity, child])
     assert failing(decision) == [("chain[1].delegation.delegationDepth", "DELEGATION_TOO_DEEP")]
+
+
+def test_a_delegation_must_lower_the_delegation_depth(world: World) -> None:
+    helper_identity, child = world.delegated(delegation_depth=1)  # the parent's own depth
+    decision = _chain_request(world, [world.identity, world.mandate, helper_identity, child])
+    assert failing(decision) == [("chain[1].delegation.delegationDepth", "DELEGATION_WIDENS")]
+
+
+def test_mandates_that_name_each_other_as_parents_end_the_walk(world: World) -> None:
+    # Parents are found by digest, else by id (to report a mismatch): two mandates naming each
+    # other's id form a cycle, which the chain walk must cut off rather than follow forever.
+    helper_identity, child = world.delegated()
+    parent = copy.deepcopy(world.mandate)
+    parent["credentialSubject"]["parentMandate"] = {
+        "id": child["id"],
+        "digestMultibase": child["credentialSubject"]["parentMandate"]["digestMultibase"],
+    }
+    outcome: list[Decision] = []
+    walk = threading.Thread(
+        target=lambda: outcome.append(
+            _chain_request(world, [world.identity, parent, helper_identity, child])
+        ),
+        daemon=True,
+    )
+    walk.start()
+    walk.join(timeout=60)  # unbounded, the walk never ends: this only stops the test waiting
+    assert outcome, "the chain walk did not end"
+    assert ("chain", "DELEGATION_TOO_DEEP") in failing(outcome[0])
 
 
 def test_a_delegation_must_be_signed_by_the_parents_agent(world: World) -> None:

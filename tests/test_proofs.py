@@ -19,12 +19,13 @@ from accredit._dates import parse_datetime
 from accredit.credentials import VerifyOptions
 from accredit.dids import StaticResolver, default_resolver, did_key_document, shared_resolver
 from accredit.errors import ProofError, UnsupportedCryptosuiteError
-from accredit.jsonld import DocumentLoader
+from accredit.jsonld import DocumentLoader, canonicalize
 from accredit.keys import KeyPair, multibase_decode, multibase_encode
 from accredit.proofs import SUITES, create_proof, eddsa_rdfc_2022, get_suite, verify_proofs
 
 SPEC = Path(__file__).parent / "vectors" / "spec"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
+UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
 VECTORS = ["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020"]
 
 
@@ -310,6 +311,34 @@ def test_a_proof_without_challenge_or_domain_does_not_answer_a_request(loader: D
     assert _codes(
         challenge_only, loader, purpose="authentication", challenge="c-1", domain="vendor.example"
     ) == ["DOMAIN_MISMATCH"]
+
+
+def test_eddsa_jcs_2022_document_context_must_start_with_the_proofs(loader: DocumentLoader) -> None:
+    # The proof carries the context it was signed under; a document whose context was swapped
+    # for one that maps its terms elsewhere still hashes the same, so it must be refused.
+    document, _ = _signed(loader, "eddsa-jcs-2022")
+    assert _codes(document, loader) == []
+    document["@context"] = ["https://www.w3.org/ns/credentials/v2", UNDEFINED_TERMS]
+    assert _codes(document, loader) == ["MALFORMED_PROOF_ERROR"]
+
+
+def test_a_p256_signature_under_an_ed25519_suite_is_refused(loader: DocumentLoader) -> None:
+    # A valid ECDSA signature over the right data, labelled eddsa-rdfc-2022: suite confusion.
+    key = KeyPair.generate("P-256")
+    document = _credential(key.did)
+    proof = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": "2026-01-01T00:00:00Z",
+        "verificationMethod": key.id,
+        "proofPurpose": "assertionMethod",
+    }
+    data = b"".join(
+        hashlib.sha256(canonicalize(d, loader).encode("utf-8")).digest()
+        for d in ({**proof, "@context": document["@context"]}, document)
+    )
+    document["proof"] = {**proof, "proofValue": multibase_encode(key.sign(data))}
+    assert _codes(document, loader) == ["MALFORMED_PROOF_ERROR"]
 
 
 def test_did_key_purposes_cover_assertion_and_authentication() -> None:

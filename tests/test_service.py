@@ -103,7 +103,8 @@ def test_revoke_suspend_reinstate(service: RunningService) -> None:
     assert service.set_status(credential["id"], "revoked").status_code == 200
     response = service.verify(credential)
     assert response.status_code == 400 and _codes(response) == ["REVOKED"]
-    assert service.set_status(credential["id"], "active").status_code == 409
+    reinstated = service.set_status(credential["id"], "active")
+    assert (reinstated.status_code, reinstated.json()["code"]) == (409, "CONFLICT")
     assert service.set_status("urn:uuid:unknown", "revoked").status_code == 404
 
 
@@ -129,9 +130,9 @@ def test_kill_switch_reaches_a_verifier_that_already_fetched_the_list(service: R
     options = VerifyOptions(resolver=resolver, status_checker=checker)
     assert verify_credential(credential, options).verified
     switched = service.request("POST", "/agents/did:example:rogue/suspend", token=service.admin_token)
-    assert switched.json()["suspended"] == [credential["id"]]
     clock[0] += service.config.list_max_age + 1  # the list's max-age is the kill switch's delay
     assert list(verify_credential(credential, options).codes) == ["SUSPENDED"]
+    assert switched.json()["suspended"] == [credential["id"]]
 
 
 def _challenge(service: RunningService, domain: str = "vendor.example") -> str:
@@ -159,6 +160,9 @@ def test_presentation_verification_binds_challenge(service: RunningService) -> N
     assert response.status_code == 400 and "CHALLENGE_UNKNOWN" in _codes(response)
     missing = service.request("POST", "/presentations/verify", json={"verifiablePresentation": presentation})
     assert missing.status_code == 400 and missing.json()["code"] == "MALFORMED_INPUT"
+    no_challenge = {"verifiablePresentation": presentation, "options": {"domain": "vendor.example"}}
+    response = service.request("POST", "/presentations/verify", json=no_challenge)
+    assert (response.status_code, response.json().get("code")) == (400, "MALFORMED_INPUT")
 
 
 def test_presentation_of_another_agents_credential_is_refused(service: RunningService) -> None:
@@ -175,8 +179,8 @@ def test_presentation_of_another_agents_credential_is_refused(service: RunningSe
             "options": {"challenge": challenge, "domain": "vendor.example"},
         }
         response = service.request("POST", "/presentations/verify", json=body)
-        assert response.status_code == 400
         assert _codes(response) == ["HOLDER_BINDING_MISMATCH"]
+        assert response.status_code == 400
 
 
 def test_a_challenge_is_bound_to_its_domain(service: RunningService) -> None:
@@ -246,6 +250,17 @@ def test_bad_issue_requests_are_refused_with_a_code_and_store_nothing(
     assert len(service.issuer.audit_entries(limit=1000)) == before
 
 
+def test_an_already_expired_credential_is_not_issued(service: RunningService) -> None:
+    now = datetime.now(UTC)
+    window = {
+        "validFrom": (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "validUntil": (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    response = service.issue(agent_credential("did:example:a"), **window)
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_DOCUMENT")
+    assert response.json()["field"] == "options.validUntil"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -288,7 +303,8 @@ def test_tokens_scopes_and_revocation(service: RunningService) -> None:
         service.request("DELETE", f"/tokens/{created.json()['id']}", token=service.admin_token).status_code
         == 204
     )
-    assert service.set_status(credential["id"], "active", token=status_token).status_code == 401
+    after_revocation = service.set_status(credential["id"], "active", token=status_token)
+    assert (after_revocation.status_code, after_revocation.json()["code"]) == (401, "UNAUTHORIZED")
     bad_scope = service.request(
         "POST", "/tokens", token=service.admin_token, json={"name": "x", "scopes": ["root"]}
     )
@@ -314,6 +330,12 @@ def test_only_an_admin_token_creates_or_revokes_tokens(service: RunningService, 
     for method, path in (("GET", "/audit"), ("POST", "/keys/rotate")):
         response = service.request(method, path, token=token)
         assert (response.status_code, response.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+    credential = _issued(service)
+    if scope == "issue":
+        refused = service.set_status(credential["id"], "revoked", token=token)
+    else:
+        refused = service.issue(agent_credential("did:example:a"), token=token)
+    assert (refused.status_code, refused.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
     assert [e["action"] for e in service.issuer.audit_entries(limit=1000)].count("token.create") == 1
 
 
@@ -413,8 +435,9 @@ def test_every_route_is_in_the_openapi_document(service: RunningService) -> None
 def test_rate_limit_per_token(tmp_path: Path) -> None:
     running = RunningService(tmp_path / "data", None, rate_limit_per_minute=3)
     try:
-        statuses = [running.request("GET", "/audit", token=running.admin_token).status_code for _ in range(4)]
-        assert statuses == [200, 200, 200, 429]
+        responses = [running.request("GET", "/audit", token=running.admin_token) for _ in range(4)]
+        assert [r.status_code for r in responses] == [200, 200, 200, 429]
+        assert responses[3].json()["code"] == "RATE_LIMITED"
     finally:
         running.close()
 

@@ -72,11 +72,12 @@ def test_open_routes_share_one_budget_per_address_across_workers(
         second = running.another_worker()
         statuses = [
             requests.get(base + "/.well-known/did.json", timeout=10).status_code
-            for base in [running.base, second] * 3
+            for base in [running.base, second] * 2
         ]
-        assert statuses == [200, 200, 200, 200, 429, 429]
-        refused = requests.post(running.base + "/credentials/verify", json={}, timeout=10)
+        refused = requests.post(second + "/credentials/verify", json={}, timeout=10)
         assert (refused.status_code, refused.json()["code"]) == (429, "RATE_LIMITED")
+        assert statuses == [200, 200, 200, 200]
+        assert requests.get(running.base + "/.well-known/did.json", timeout=10).status_code == 429
         # An API token's routes spend the token's budget, not the address's.
         assert running.request("GET", "/audit", token=running.admin_token).status_code == 200
     finally:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import requests
-from conftest import free_port
+from conftest import ServeProcess
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,37 +44,12 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 def test_serve_https_with_a_certificate(tmp_path: Path) -> None:
     cert_file, key_file = _self_signed(tmp_path)
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCREDIT_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "accredit.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--cert",
-            str(cert_file),
-            "--key",
-            str(key_file),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = ServeProcess("--cert", str(cert_file), "--key", str(key_file), cwd=tmp_path, env=env)
     try:
-        for _ in range(150):
-            try:
-                response = requests.get(
-                    f"https://127.0.0.1:{port}/.well-known/did.json", verify=str(cert_file), timeout=2
-                )
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        assert server.url.startswith("https://127.0.0.1:")
+        response = requests.get(f"{server.url}/.well-known/did.json", verify=str(cert_file), timeout=10)
         assert response.status_code == 200 and response.json()["id"].startswith("did:key:")
         assert response.url.startswith("https://")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()

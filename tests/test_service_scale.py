@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,12 +17,18 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import free_port
+from conftest import ServeProcess
 from sqlalchemy import create_engine, text
 
 from accredit import VerifyOptions, verify_credential
 from accredit._http import FetchPolicy
-from accredit.status import HTTPStatusListFetcher, StatusListChecker, decode_list, get_bit
+from accredit.status import (
+    HTTPStatusListFetcher,
+    StaticStatusListFetcher,
+    StatusListChecker,
+    decode_list,
+    get_bit,
+)
 
 CREDENTIAL = {
     "@context": [
@@ -46,30 +51,20 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-class Server:
-    """``accredit serve`` in a child process."""
+# The issuer's public name, as behind a load balancer: every instance serves it. Instances bind
+# free ports themselves (port 0), so this name is mapped to one of them where a test fetches.
+ISSUER_URL = "http://issuer.test"
 
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "accredit.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server on {self.base} did not start")
+
+class Server:
+    """``accredit serve --port 0`` in a child process; ``base`` is the port it bound."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.served = ServeProcess("--data-dir", str(data_dir), env=env)
+        self.base = self.served.url
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        self.process.send_signal(sig)
-        self.process.wait(timeout=30)
+        self.served.stop(sig)
 
 
 class Load:
@@ -137,14 +132,9 @@ def test_four_instances_on_one_postgres_never_share_an_index(
     tmp_path: Path, fresh_postgres: str, env: dict[str, str]
 ) -> None:
     env = {**env, "ACCREDIT_DATABASE_URL": fresh_postgres}
-    ports = [free_port() for _ in range(4)]
     data_dir = tmp_path / "data"  # shared: it holds the master key every instance needs
-    init = json.loads(
-        _cli(
-            "init", "--data-dir", str(data_dir), "--base-url", f"http://127.0.0.1:{ports[0]}", env=env
-        ).stdout
-    )
-    servers = [Server(data_dir, port, env) for port in ports]
+    init = json.loads(_cli("init", "--data-dir", str(data_dir), "--base-url", ISSUER_URL, env=env).stdout)
+    servers = [Server(data_dir, env) for _ in range(4)]
     try:
         loads = [Load(server.base, init["adminToken"]) for server in servers]
         with ThreadPoolExecutor(4) as pool:
@@ -154,7 +144,7 @@ def test_four_instances_on_one_postgres_never_share_an_index(
         assert len(ids) == len(set(ids)) == 1000
         assert _slots(fresh_postgres) == (1000, 1000, 1000)
         credentials = [_get(servers[i % 4], init["adminToken"], cid) for i, cid in enumerate(ids)]
-        _assert_statuses(credentials, revoked=set())
+        _assert_statuses(credentials, revoked=set(), served_by=servers[0])
         victim = random.choice(credentials)
         body = {
             "credentialId": victim["id"],
@@ -167,7 +157,7 @@ def test_four_instances_on_one_postgres_never_share_an_index(
             timeout=30,
         )
         assert revoked.status_code == 200
-        _assert_statuses(credentials, revoked={victim["id"]})
+        _assert_statuses(credentials, revoked={victim["id"]}, served_by=servers[1])
     finally:
         for server in servers:
             server.stop()
@@ -182,10 +172,11 @@ def _get(server: Server, token: str, credential_id: str) -> dict[str, Any]:
     return credential
 
 
-def _assert_statuses(credentials: list[dict[str, Any]], revoked: set[str]) -> None:
+def _assert_statuses(credentials: list[dict[str, Any]], revoked: set[str], served_by: Server) -> None:
     """Every credential's revocation entry resolves in a signed list, and exactly ``revoked``
     have their bit set; a sample verifies end to end."""
-    fetcher = HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True))
+    http = HTTPStatusListFetcher(FetchPolicy(allow_private=True, allow_http=True))
+    fetcher = StaticStatusListFetcher(lambda url: http.fetch(url.replace(ISSUER_URL, served_by.base, 1)))
     lists: dict[str, bytes] = {}
     for credential in credentials:
         entry = credential["credentialStatus"][0]
@@ -202,11 +193,9 @@ def _assert_statuses(credentials: list[dict[str, Any]], revoked: set[str]) -> No
 
 
 def test_sigkill_mid_load_loses_no_acknowledged_credential(tmp_path: Path, env: dict[str, str]) -> None:
-    data_dir, port = tmp_path / "data", free_port()
-    init = json.loads(
-        _cli("init", "--data-dir", str(data_dir), "--base-url", f"http://127.0.0.1:{port}", env=env).stdout
-    )
-    server = Server(data_dir, port, env)
+    data_dir = tmp_path / "data"
+    init = json.loads(_cli("init", "--data-dir", str(data_dir), "--base-url", ISSUER_URL, env=env).stdout)
+    server = Server(data_dir, env)
     load = Load(server.base, init["adminToken"])
     with ThreadPoolExecutor(4) as pool:
         workers = [pool.submit(load.run, 10_000) for _ in range(4)]
@@ -217,7 +206,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_credential(tmp_path: Path, env: 
     assert not load.unexpected, load.unexpected
     acknowledged = load.acknowledged
 
-    restarted = Server(data_dir, port, env)
+    restarted = Server(data_dir, env)
     try:
         database = f"sqlite:///{(data_dir / 'accredit.db').resolve()}"
         for credential_id in acknowledged:

@@ -225,6 +225,20 @@ def test_list_from_another_issuer_fails(issuer: Issuer) -> None:
     assert _status_codes(issuer, issuer.credential()) == ["STATUS_LIST_ISSUER_MISMATCH"]
 
 
+def test_a_signed_credential_that_is_not_a_status_list_fails(issuer: Issuer) -> None:
+    unsigned = status_list_credential(
+        issuer.url("revocation"),
+        issuer.key.did,
+        "revocation",
+        issuer.bits["revocation"],
+        valid_from=NOW - timedelta(hours=2),
+        valid_until=NOW + timedelta(hours=1),
+    )
+    unsigned["type"] = ["VerifiableCredential"]
+    issuer.overrides[issuer.url("revocation")] = issue_credential(unsigned, issuer.key)
+    assert _status_codes(issuer, issuer.credential()) == ["STATUS_LIST_INVALID"]
+
+
 def test_index_out_of_range_fails(issuer: Issuer) -> None:
     assert _status_codes(issuer, issuer.credential(index=MIN_ENTRIES)) == ["STATUS_INDEX_OUT_OF_RANGE"] * 2
 

@@ -226,19 +226,24 @@ class MethodResolver:
 
 
 class CachingResolver:
-    """Caches another resolver's documents for ``ttl`` seconds (at most ``max_entries``).
-    Failures are not cached, so a transient outage heals at the next call."""
+    """Caches another resolver's documents for ``ttl`` seconds (at most ``max_entries``), and
+    its failures to resolve a DID for ``failure_ttl`` seconds: a did:web host that does not
+    answer is asked once in that time, not once per credential naming it (each ask may hold a
+    thread until the fetch deadline)."""
 
     def __init__(
         self,
         inner: Resolver,
         *,
         ttl: float = 300.0,
+        failure_ttl: float = 30.0,
         max_entries: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner, self.ttl, self.max_entries, self.clock = inner, ttl, max_entries, clock
+        self.failure_ttl = failure_ttl
         self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._failures: OrderedDict[str, tuple[float, DIDResolutionError]] = OrderedDict()
         self._lock = threading.Lock()
 
     def resolve(self, did: str) -> dict[str, Any]:
@@ -248,7 +253,17 @@ class CachingResolver:
             if entry and entry[0] > now:
                 self._entries.move_to_end(did)
                 return entry[1]
-        document = self.inner.resolve(did)
+            failure = self._failures.get(did)
+            if failure and failure[0] > now:
+                raise failure[1]
+        try:
+            document = self.inner.resolve(did)
+        except DIDResolutionError as error:
+            with self._lock:
+                self._failures[did] = (now + self.failure_ttl, error)
+                while len(self._failures) > self.max_entries:
+                    self._failures.popitem(last=False)
+            raise
         with self._lock:
             self._entries[did] = (now + self.ttl, document)
             self._entries.move_to_end(did)

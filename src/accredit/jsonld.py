@@ -81,7 +81,7 @@ _PYLD_CONTEXTS = (
 # linear in them except RDFC-1.0, which has its own work budget.
 MAX_OBJECTS = 2_000  # JSON objects (nodes and value objects)
 MAX_BLANK_NODES = 1_000  # JSON objects without an id: each becomes a blank node
-MAX_VALUES = 20_000  # JSON values of every kind: members, array items, scalars
+MAX_VALUES = 10_000  # JSON values of every kind: members, array items, scalars
 MAX_QUADS = 20_000
 MAX_WORK = 20_000  # Hash N-Degree Quads calls, permutations tried and related quads hashed
 TIME_LIMIT_SECONDS = 5.0
@@ -600,7 +600,8 @@ class _BoundedURDNA2015(canon.URDNA2015):  # type: ignore[misc]
         return {"type": "blank node", "value": "_:a" if component["value"] == id_ else "_:z"}
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
-        self._charge(1)
+        # Each call copies its issuer for every permutation: its cost grows with the issuer.
+        self._charge(1 + len(issuer.existing))
         return super().hash_n_degree_quads(id_, issuer)
 
     def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:

@@ -16,6 +16,11 @@ Results are the core's ``VerificationResult``; the checks this module adds are:
                        CHALLENGE_DOMAIN_MISMATCH
     query              QUERY_NOT_SATISFIED
     holderBinding      HOLDER_BINDING_MISMATCH
+
+``Verifier.authorize`` makes the whole decision on an agent's presentation — the challenge
+once, proofs, status, trust, then the mandate and its delegation chain (``accredit.policy``,
+whose codes its ``Decision`` carries). Challenges live in a ``ChallengeStore``
+(``accredit.challenges``; shared SQL and Redis stores in ``accredit.exchange.stores``).
 """
 
 from __future__ import annotations

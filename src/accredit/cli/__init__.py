@@ -51,6 +51,8 @@ environment:
                               postgresql+psycopg://... for several instances)
   ACCREDIT_PASSPHRASE         seal the issuer's keys with a passphrase instead of master.key
   ACCREDIT_BASE_URL           the URL clients reach the issuer service at (like --base-url)
+  ACCREDIT_VERIFY_SUITES      cryptosuites the service's verify routes accept (comma-separated)
+  ACCREDIT_MAX_BACKDATE_SECONDS  how far back an issued credential's validity may start
   ACCREDIT_ISSUER_TOKEN       API token for `wallet fetch` and `status`
   ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)
   ACCREDIT_VERIFIER_DIR       where `request` keeps its challenges for `verify` and `authorize`

@@ -45,6 +45,7 @@ class Limits:
     threads: int = 16  # requests running the app at once, per worker
     max_connections: int = 1000  # open connections per worker; more are closed on accept
     read_timeout: float = 10.0  # seconds a read may wait for the client (headers and body)
+    body_timeout: float = 30.0  # seconds the whole body may take once the headers are in
     keep_alive_timeout: float = 5.0  # seconds an idle connection is kept
     tls_handshake_timeout: float = 10.0
     graceful_timeout: float = 10.0  # seconds in-flight requests get after SIGTERM
@@ -137,21 +138,29 @@ class _Disconnected(Exception):
     pass
 
 
-class _WholeRequests:
-    """Hypercorn's WSGI adapter (it buffers the body before the app runs), minus one flaw: a
-    client that disconnects or times out mid-body would reach the app with the body cut short.
-    Here such a request never reaches the app."""
+_TOO_SLOW = b'{"type": "about:blank", "title": "Request Timeout", "status": 408, "code": "REQUEST_TIMEOUT"}'
 
-    def __init__(self, app: Any, max_body_bytes: int) -> None:
-        self._inner = WSGIWrapper(app, max_body_bytes)
+
+class _WholeRequests:
+    """Hypercorn's WSGI adapter (it buffers the body before the app runs), plus a deadline for
+    the whole body (Hypercorn's read timeout restarts with every byte, so a client sending one
+    byte at a time would never meet it), and minus one flaw: a client that disconnects mid-body
+    would reach the app with the body cut short. Such requests never reach the app."""
+
+    def __init__(self, app: Any, limits: Limits) -> None:
+        self._inner = WSGIWrapper(app, limits.max_body_bytes)
+        self._body_timeout = limits.body_timeout
 
     async def __call__(self, scope: Any, receive: Any, send: Any, sync_spawn: Any, call_soon: Any) -> None:
         if scope["type"] != "http":
             await self._inner(scope, receive, send, sync_spawn, call_soon)
             return
 
+        deadline = asyncio.get_running_loop().time() + self._body_timeout
+
         async def whole(*_: Any) -> Any:
-            message = await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
+            message = await asyncio.wait_for(receive(), max(remaining, 0))
             if message["type"] == "http.disconnect":
                 raise _Disconnected
             return message
@@ -160,6 +169,10 @@ class _WholeRequests:
             await self._inner(scope, whole, send, sync_spawn, call_soon)
         except _Disconnected:
             pass
+        except TimeoutError:
+            headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close")]
+            await send({"type": "http.response.start", "status": 408, "headers": headers})
+            await send({"type": "http.response.body", "body": _TOO_SLOW, "more_body": False})
 
 
 def catch_stop_signals() -> threading.Event:
@@ -185,9 +198,7 @@ async def _serve(
     listener.set_limit(limits.max_connections)
     sockets = Sockets([listener], [], []) if tls else Sockets([], [listener], [])
     config = _config(limits, tls)
-    await worker_serve(
-        WSGIWrapper(app, limits.max_body_bytes), config, sockets=sockets, shutdown_trigger=stop.wait
-    )
+    await worker_serve(_WholeRequests(app, limits), config, sockets=sockets, shutdown_trigger=stop.wait)
 
 
 def serve(

@@ -232,6 +232,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         max_connections=args.max_connections,
         read_timeout=args.read_timeout,
+        body_timeout=args.body_timeout,
         max_body_bytes=config.max_body_bytes,
     )
     if args.workers > 1:
@@ -271,7 +272,8 @@ and changed by passing another one (audited; credentials issued before keep thei
 
 Limits (per worker): --threads requests run the app at once; --max-connections open
 connections (more are closed at once); a client that sends nothing for --read-timeout seconds,
-while sending its headers or its body, is disconnected; bodies over 1 MB are refused. SIGTERM
+while sending its headers or its body, is disconnected; a body must arrive whole within
+--body-timeout seconds (else 408); bodies over 1 MB are refused. SIGTERM
 stops accepting and lets requests in flight finish (10 s at most).
 
 """
@@ -318,6 +320,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--read-timeout", type=_seconds, default=10.0, help="seconds a client may stay silent (default 10)"
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=30.0,
+        help="seconds a request's whole body may take to arrive (default 30)",
     )
     serve.add_argument(
         "--allow-private-fetch",

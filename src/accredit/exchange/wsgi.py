@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from . import MAX_BODY, Answer, Ask, Call, Exchange, _problem
@@ -38,7 +39,7 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 def _send(answer: Answer, start_response: Callable[..., Any]) -> list[bytes]:
     body = answer.json()
     headers = [*answer.headers.items(), ("Content-Length", str(len(body)))]
-    start_response(f"{answer.status} {'OK' if answer.status == 200 else 'Error'}", headers)
+    start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
     return [body]
 
 
