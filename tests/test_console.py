@@ -349,3 +349,30 @@ def test_the_session_cookie_is_secure_under_https(service: RunningService) -> No
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     plain = service.app.test_client().get("/console/sign-in").headers["Set-Cookie"]
     assert "Secure" not in plain  # http on 127.0.0.1 (tests, development) keeps working
+
+
+def test_the_kill_switch_needs_its_confirmation_and_reinstate_lifts_it(service: RunningService) -> None:
+    client = service.app.test_client()
+    page = client.get("/console/sign-in").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    client.post("/console/sign-in", data={"csrf": csrf, "token": service.admin_token})
+    with client.session_transaction("/console/") as session:
+        csrf = session["csrf"]  # a new one with the sign-in
+    did = KeyPair.generate().did
+    form = {"csrf": csrf, "did": did, "builtBy": "Acme", "buildName": "bot", "liabilityName": "Ops"}
+    assert client.post("/console/agents/register", data={**form, "escalationName": "CFO"}).status_code == 302
+
+    unconfirmed = client.post("/console/agent/suspend", data={"csrf": csrf, "did": did})
+    assert unconfirmed.status_code == 422 and agent_record(service, did)["state"] == "active"
+    client.post("/console/agent/suspend", data={"csrf": csrf, "did": did, "confirm": "yes"})
+    assert agent_record(service, did)["state"] == "suspended"
+    lifted = client.post("/console/agent/reinstate", data={"csrf": csrf, "did": did})
+    assert "1 credential(s) are active again" in lifted.text
+    assert agent_record(service, did)["state"] == "active"
+    entries = service.issuer.audit_entries(0, 1000)
+    admin_id = _admin(service).id
+    assert [e["action"] for e in entries if e["details"].get("agent") == did][-2:] == [
+        "agent.suspend",
+        "agent.reinstate",
+    ]
+    assert {e["actor"] for e in entries if e["details"].get("agent") == did} == {admin_id}
