@@ -489,3 +489,51 @@ def test_backdating_beyond_the_configured_limit_is_refused(tmp_path: Path) -> No
     finally:
         default.close()
         lenient.close()
+
+
+def test_credentials_issued_before_the_subjects_table_stay_within_the_kill_switchs_reach(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """Migration 0002 copies each existing credential's subject into credential_subjects and
+    marks it as carrying status entries (every credential issued before it did)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from accredit.service.storage import Store, _alembic_config
+
+    store = Store(database_url or f"sqlite:///{tmp_path / 'old.db'}")
+    with store._writer.connect() as connection:
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO signing_keys (id, public_key_multibase, secret_ciphertext, created_at, active)"
+                " VALUES ('did:key:z#k', 'z', :secret, 0, true)"
+            ),
+            {"secret": b"\x00"},
+        )
+        for purpose, list_id in (("revocation", 1), ("suspension", 2)):
+            connection.execute(
+                text(
+                    "INSERT INTO status_lists (id, purpose, sequence, size, version, created_at)"
+                    " VALUES (:id, :purpose, 1, 8, 0, 0)"
+                ),
+                {"id": list_id, "purpose": purpose},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO credentials (id, subject_id, types, key_id, issued_at, valid_from, valid_until,"
+                " digest, revocation_list, revocation_index, suspension_list, suspension_index, revoked,"
+                " suspended, document) VALUES ('urn:uuid:old', 'did:example:old-agent', '[]', 'did:key:z#k',"
+                " 0, 0, NULL, 'sha256:0', 1, 3, 2, 5, false, false, '{}')"
+            )
+        )
+        connection.commit()
+    store.migrate()
+    with store.read() as connection:
+        subjects = connection.execute(text("SELECT credential_id, subject_id FROM credential_subjects")).all()
+        marked = connection.execute(text("SELECT status_entries FROM credentials")).scalar_one()
+    store.close()
+    assert [tuple(row) for row in subjects] == [("urn:uuid:old", "did:example:old-agent")]
+    assert bool(marked) is True

@@ -23,6 +23,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The column first: on SQLite a batch alteration copies and drops ``credentials``, which a
+    # table already referencing it would forbid.
+    with op.batch_alter_table("credentials") as batch:
+        batch.add_column(sa.Column("status_entries", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.create_table(
         "credential_subjects",
         sa.Column("credential_id", sa.String(length=128), nullable=False),
@@ -35,12 +39,10 @@ def upgrade() -> None:
         "INSERT INTO credential_subjects (credential_id, subject_id) "
         "SELECT id, subject_id FROM credentials WHERE subject_id <> ''"
     )
-    with op.batch_alter_table("credentials") as batch:
-        batch.add_column(sa.Column("status_entries", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("credentials") as batch:
-        batch.drop_column("status_entries")
     op.drop_index("ix_credential_subjects_subject", table_name="credential_subjects")
     op.drop_table("credential_subjects")
+    with op.batch_alter_table("credentials") as batch:
+        batch.drop_column("status_entries")
