@@ -42,6 +42,10 @@ be performed at all::
     │   ├── DuplicateCredentialError   DUPLICATE_CREDENTIAL
     │   ├── NoMatchingCredentialsError NO_MATCHING_CREDENTIALS
     │   └── IssuerRequestError         ISSUER_REQUEST_FAILED  the issuer refused; .status, .issuer_code
+    ├── AgentCardError                 AGENT_CARD_INVALID  an A2A Agent Card that cannot be signed
+    │   ├── AgentCardUnsignedError     AGENT_CARD_UNSIGNED  no signature where policy requires one
+    │   └── AgentCardSignatureError    AGENT_CARD_SIGNATURE_INVALID  no signature verifies
+    ├── StepMismatchError              A2A_STEP_MISMATCH   a challenge issued for another task or step
     ├── ProofError                     PROOF_GENERATION_ERROR
     │   ├── MalformedProofError        MALFORMED_PROOF_ERROR   proof shape, proofValue encoding
     │   └── UnsupportedCryptosuiteError UNKNOWN_CRYPTOSUITE
@@ -241,6 +245,30 @@ class RequestDomainMismatchError(PresentationRequestError):
     """A request whose domain is not the one the caller is talking to (a relayed request)."""
 
     code = "REQUEST_DOMAIN_MISMATCH"
+
+
+class AgentCardError(AccreditError):
+    """An A2A Agent Card that cannot be signed as is (a required field missing or empty)."""
+
+    code = "AGENT_CARD_INVALID"
+
+
+class AgentCardUnsignedError(AgentCardError):
+    """A peer's Agent Card carries no signature where the policy requires one."""
+
+    code = "AGENT_CARD_UNSIGNED"
+
+
+class AgentCardSignatureError(AgentCardError):
+    """None of a peer's Agent Card signatures verifies against the expected DID."""
+
+    code = "AGENT_CARD_SIGNATURE_INVALID"
+
+
+class StepMismatchError(AccreditError):
+    """An A2A presentation request or answer that is not for this task and proposed step."""
+
+    code = "A2A_STEP_MISMATCH"
 
 
 class ProofError(AccreditError):

@@ -81,7 +81,7 @@ _PYLD_CONTEXTS = (
 # linear in them except RDFC-1.0, which has its own work budget.
 MAX_OBJECTS = 2_000  # JSON objects (nodes and value objects)
 MAX_BLANK_NODES = 1_000  # JSON objects without an id: each becomes a blank node
-MAX_VALUES = 20_000  # JSON values of every kind: members, array items, scalars
+MAX_VALUES = 10_000  # JSON values of every kind: members, array items, scalars
 MAX_QUADS = 20_000
 MAX_WORK = 20_000  # Hash N-Degree Quads calls, permutations tried and related quads hashed
 TIME_LIMIT_SECONDS = 5.0
