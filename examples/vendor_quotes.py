@@ -114,7 +114,7 @@ def main() -> int:
     )
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves serve_forever; then close
-    print(f"Globex quotes on http://127.0.0.1:{args.port}", flush=True)
+    print(f"Globex quotes on http://127.0.0.1:{server.server_port}", flush=True)  # --port 0: the one bound
     try:
         server.serve_forever()
     finally:

@@ -7,6 +7,8 @@ verifier."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import socket
 import sys
 import threading
@@ -36,6 +38,7 @@ from jwt import PyJWK  # noqa: E402
 from test_exchange import Acme, _example_block  # noqa: E402
 
 from accredit import KeyPair, TrustRegistry, Verifier, Wallet  # noqa: E402
+from accredit._jcs import canonicalize as jcs_canonicalize  # noqa: E402
 from accredit.a2a import EXTENSION_URI, Negotiation, Step, answer_request, step_digest  # noqa: E402
 from accredit.a2a.cards import sign_card, verify_card  # noqa: E402
 from accredit.a2a.sdk import WalletInterceptor, extension_data, negotiate  # noqa: E402
@@ -276,6 +279,14 @@ def test_the_served_card_verifies_against_the_supplier_did(supplier: Supplier) -
     assert declared["params"]["verifier"] == supplier.key.did
 
 
+def test_the_buyer_refuses_a_supplier_whose_card_another_did_signed(
+    supplier: Supplier, wallet: Wallet
+) -> None:
+    impostor = KeyPair.generate()
+    with pytest.raises(AgentCardSignatureError):
+        asyncio.run(a2a_buyer.order(wallet, supplier.url, impostor.did, WITHIN))
+
+
 def test_unsigned_forged_and_other_agents_cards_are_refused() -> None:
     key, other = KeyPair.generate(), KeyPair.generate()
     signed = _card(key)
@@ -287,6 +298,31 @@ def test_unsigned_forged_and_other_agents_cards_are_refused() -> None:
         verify_card(signed, did=other.did)  # a valid signature, but not by the agent expected
     with pytest.raises(AgentCardSignatureError):
         verify_card(sign_card({k: v for k, v in signed.items() if k != "signatures"}, other), did=key.did)
+
+
+def _signed_with_header(card: dict[str, Any], key: KeyPair, header: dict[str, Any]) -> dict[str, Any]:
+    """``card`` signed by ``key`` under a JWS protected ``header`` of the test's choosing."""
+
+    def b64url(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    unsigned = {k: v for k, v in card.items() if k != "signatures"}
+    protected = b64url(json.dumps(header).encode("utf-8"))
+    signature = key.sign(f"{protected}.{b64url(jcs_canonicalize(unsigned))}".encode("ascii"))
+    return {**unsigned, "signatures": [{"protected": protected, "signature": b64url(signature)}]}
+
+
+def test_a_card_signature_must_say_eddsa_and_nothing_critical() -> None:
+    key = KeyPair.generate()
+    card = _card(key)
+    assert verify_card(_signed_with_header(card, key, {"alg": "EdDSA", "kid": key.id}), did=key.did) == key.id
+    for header in (
+        {"alg": "ES256", "kid": key.id},
+        {"alg": "EdDSA", "kid": key.id, "crit": ["exp"], "exp": 1},
+    ):
+        with pytest.raises(AgentCardSignatureError) as refused:
+            verify_card(_signed_with_header(card, key, header), did=key.did)
+        assert refused.value.code == "AGENT_CARD_SIGNATURE_INVALID"
 
 
 def test_a_card_with_an_empty_value_is_not_signed() -> None:

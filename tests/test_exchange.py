@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ChildProcess, LocalServer, free_port
+from conftest import ChildProcess, LocalServer
 from werkzeug.serving import make_server
 
 from accredit import KeyPair, TrustRegistry, Verifier, Wallet, issue_credential
@@ -151,12 +151,12 @@ class Vendor:
     """examples/vendor_quotes.py as a process on 127.0.0.1."""
 
     def __init__(self, trust: Path, store: str | None = None) -> None:
-        self.port = free_port()
         command = [sys.executable, str(ROOT / "examples" / "vendor_quotes.py"), "--trust", str(trust)]
-        command += ["--port", str(self.port), "--allow-private"] + (["--store", store] if store else [])
+        command += ["--port", "0", "--allow-private"] + (["--store", store] if store else [])
         self.process = ChildProcess(command, cwd=ROOT)
-        assert "Globex quotes on" in self.process.line(timeout=60)
-        self.base = f"http://127.0.0.1:{self.port}"
+        banner = self.process.line(timeout=60)
+        assert banner.startswith("Globex quotes on http://127.0.0.1:"), banner
+        self.base = banner.split()[-1]  # the port the server bound itself
 
     def order(self, wallet: Wallet | None = None, body: dict[str, Any] = ORDER) -> requests.Response:
         auth = WalletAuth(wallet) if wallet else None

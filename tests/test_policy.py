@@ -476,6 +476,28 @@ def test_a_widening_delegation_is_denied_naming_the_field(world: World) -> None:
     assert widened.evidence["field"] == "actions" and widened.evidence["widened"] == ["payment.initiate"]
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"transaction_limit": Money.of("300000.00", "USD")}, "transactionLimit", "DELEGATION_WIDENS"),
+        ({"total_limit": None}, "totalLimit", "DELEGATION_WIDENS"),
+        ({"escalation_threshold": Money.of("200000.01", "USD")}, "escalationThreshold", "DELEGATION_WIDENS"),
+        ({"transaction_limit": Money.of("100.00", "EUR")}, "transactionLimit", "CURRENCY_MISMATCH"),
+        ({"counterparties": None}, "counterparties", "DELEGATION_WIDENS"),
+        ({"counterparties": Counterparties.of("other.example")}, "counterparties", "DELEGATION_WIDENS"),
+        ({"valid_from": NOW - timedelta(days=2)}, "validFrom", "DELEGATION_WIDENS"),
+        ({"valid_until": NOW + timedelta(days=91)}, "validUntil", "DELEGATION_WIDENS"),
+    ],
+)
+def test_each_widened_field_is_denied_naming_it(
+    world: World, change: dict[str, Any], field: str, code: str
+) -> None:
+    helper_identity, child = world.delegated(**change)
+    decision = _chain_request(world, [world.identity, world.mandate, helper_identity, child])
+    assert (f"chain[1].delegation.{field}", code) in failing(decision)
+    assert decision.decision == "deny"
+
+
 def test_delegating_a_non_delegable_mandate_is_too_deep(world: World) -> None:
     world.mandate = world.mandate_for(world.identity, delegation_depth=0)
     helper_identity, child = world.delegated()

@@ -408,6 +408,47 @@ def test_audit_entries_are_signed_not_only_hashed(service: RunningService) -> No
     assert "signature" in result.errors[0].message
 
 
+def _rewind_audit(service: RunningService, to_seq: int) -> None:
+    """Set the head back to entry ``to_seq`` (as a restored backup would), keeping later rows."""
+    with service.issuer.store.write() as connection:
+        digest = connection.execute(
+            text("SELECT digest FROM audit_log WHERE seq = :s"), {"s": to_seq}
+        ).scalar()
+        connection.execute(text("UPDATE audit_head SET seq = :s, digest = :d"), {"s": to_seq, "d": digest})
+
+
+def test_audit_entries_spliced_from_two_histories_are_detected(service: RunningService) -> None:
+    """Every entry is genuine and signed, numbered 1, 2, 3, the head matches the last one: but
+    entry 3 continues another history than entry 2 (a log restored from a backup, then mixed)."""
+    _issued(service)  # entry 2 of the first history
+    with service.issuer.store.read() as connection:
+        first = dict(connection.execute(text("SELECT * FROM audit_log WHERE seq = 2")).mappings().one())
+    with service.issuer.store.write() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    _rewind_audit(service, 1)
+    _issued(service, "did:example:agent-2")  # entries 2 and 3 of the second history
+    _issued(service, "did:example:agent-3")
+    with service.issuer.store.write() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+        columns = ", ".join(first)
+        connection.execute(text(f"INSERT INTO audit_log ({columns}) VALUES (:{', :'.join(first)})"), first)
+    result = service.issuer.verify_audit()
+    assert [(c.name, c.code) for c in result.errors] == [("audit[3]", "AUDIT_CHAIN_BROKEN")]
+    assert "previousDigest" in result.errors[0].message
+
+
+def test_a_missing_audit_entry_is_detected_even_when_the_links_hold(service: RunningService) -> None:
+    """Entry 3 is lost and the log went on from entry 2: each entry links to the one before
+    it, but the numbering has a gap."""
+    _issued(service)
+    with service.issuer.store.write() as connection:
+        connection.execute(text("UPDATE audit_head SET seq = 3"))
+    _issued(service, "did:example:agent-2")  # entry 4, linked to entry 2
+    result = service.issuer.verify_audit()
+    assert [(c.name, c.code) for c in result.errors] == [("audit[4]", "AUDIT_CHAIN_BROKEN")]
+    assert "entries are missing" in result.errors[0].message
+
+
 def test_audit_log_cut_off_at_the_end_is_detected(service: RunningService) -> None:
     credential = _issued(service)
     service.set_status(credential["id"], "revoked")
