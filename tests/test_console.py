@@ -183,12 +183,12 @@ def test_a_form_post_without_the_csrf_token_is_refused(browser: Any, service: Ru
     answer = page.request.post(
         service.base + "/console/agent/suspend", form={"did": did, "confirm": "yes"}, max_redirects=0
     )
-    assert answer.status == 403
+    assert answer.status == 403, "CSRF: a form post without the form's token must be refused"
     assert "did not come from this console" in answer.text()
     with_wrong_token = page.request.post(
         service.base + "/console/agent/suspend", form={"did": did, "confirm": "yes", "csrf": "x" * 43}
     )
-    assert with_wrong_token.status == 403
+    assert with_wrong_token.status == 403, "CSRF: a form post with another token must be refused"
     page.reload()
     sync_api.expect(page.locator("h1 .state")).to_have_text("active")
     page.context.close()
@@ -265,7 +265,9 @@ def test_an_idle_session_or_a_revoked_token_ends_the_session(
     assert client.get("/console/agents").status_code == 200
     later = time.time() + 16 * 60
     monkeypatch.setattr("accredit.service.console.time.time", lambda: later)
-    assert client.get("/console/agents").headers["Location"].startswith("/console/sign-in")
+    idle = client.get("/console/agents")
+    assert idle.status_code == 302, "IDLE_TIMEOUT: a session idle for 16 minutes must end"
+    assert idle.headers["Location"].startswith("/console/sign-in")
     monkeypatch.undo()
 
     client.get("/console/sign-in")
@@ -274,7 +276,18 @@ def test_an_idle_session_or_a_revoked_token_ends_the_session(
     client.post("/console/sign-in", data={"csrf": csrf, "token": created["token"]})
     assert client.get("/console/agents").status_code == 200
     service.issuer.revoke_token(created["id"], _admin(service))
-    assert client.get("/console/agents").status_code == 302
+    assert client.get("/console/agents").status_code == 302, "UNAUTHORIZED: a revoked token's session ends"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/console/", "/\\evil.example"])
+def test_sign_in_redirects_only_within_the_console(service: RunningService, target: str) -> None:
+    client = service.app.test_client()
+    page = client.get("/console/sign-in").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    answer = client.post(
+        "/console/sign-in", data={"csrf": csrf, "token": service.admin_token, "next": target}
+    )
+    assert answer.headers["Location"] == "/console/", "OPEN_REDIRECT: sign-in must not send the browser away"
 
 
 def _admin(service: RunningService) -> Any:
