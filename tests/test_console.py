@@ -166,6 +166,8 @@ def test_an_administrator_registers_an_agent_issues_a_mandate_and_pulls_the_kill
     page.screenshot(path=str(shots / "audit.png"), full_page=True)
     page.get_by_role("button", name="Verify the chain").click()
     sync_api.expect(page.get_by_role("status")).to_contain_text("The audit chain is intact")
+    sync_api.expect(page.get_by_text(re.compile(r"\d+ entries checked and sound"))).to_be_visible()
+    sync_api.expect(page.get_by_role("row", name=re.compile("state.credentials"))).to_contain_text("passed")
     page.screenshot(path=str(shots / "audit-verified.png"), full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="Export as JSON Lines").click()

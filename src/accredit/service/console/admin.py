@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from ...errors import ValidationError
+from ...results import CheckStatus
 from ..errors import ConflictError, NotFoundError, UnknownAgentError
 from . import Console
 from .words import check_in_words
@@ -100,8 +101,24 @@ def add_routes(blueprint: Blueprint, console: Console) -> None:
     def verify_audit() -> str:
         console.require("admin")
         result = issuer.verify_audit()
-        checks = [check_in_words(check) for check in result.checks]
-        return render_template("audit.html", entries=[], page=0, older=False, result=result, checks=checks)
+        # One check per entry: a long log shows what failed and the state checks, not every pass.
+        checks = [
+            check_in_words(check)
+            for check in result.checks
+            if check.status is not CheckStatus.PASSED or not check.name.startswith("audit[")
+        ]
+        passed_entries = sum(
+            1 for c in result.checks if c.name.startswith("audit[") and c.status is CheckStatus.PASSED
+        )
+        return render_template(
+            "audit.html",
+            entries=[],
+            page=0,
+            older=False,
+            result=result,
+            checks=checks,
+            passed_entries=passed_entries,
+        )
 
     @blueprint.get("/audit.jsonl")
     def export_audit() -> Response:

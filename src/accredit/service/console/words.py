@@ -71,6 +71,11 @@ CHECK_QUESTIONS = {
     "challenge": "Was the presentation made for this challenge?",
     "domain": "Was the presentation made for this domain?",
     "query": "Does it answer what was asked for?",
+    "audit": "Is the entry signed and linked to the one before it?",
+    "head": "Does the chain end where the database says it ends?",
+    "credentials": "Do credential statuses match the log?",
+    "agents": "Do agent states match the log?",
+    "tokens": "Are the API tokens the ones the log created?",
 }
 
 _STATUS_WORDS = {
