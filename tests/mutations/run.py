@@ -36,7 +36,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent  # tests/mutations
 ROOT = HERE.parent.parent  # the repository
-PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--tb=short", "--no-header", "-W", "ignore"]
+PYTEST = ["-x", "-vv", "-p", "no:cacheprovider", "--tb=short", "--no-header", "-W", "ignore"]
 TIMEOUT = 300  # seconds for one mutation's tests; a hang is a failure of the run, not a kill
 
 
