@@ -34,7 +34,9 @@ CREDENTIAL = {
         "https://www.w3.org/ns/credentials/v2",
         "https://www.w3.org/ns/credentials/undefined-terms/v2",
     ],
-    "type": ["VerifiableCredential", "MandateCredential"],
+    # A role in undefined terms: the agent vocabulary's MandateCredential is read by its strict
+    # reader and comes from POST /agents/{did}/mandates.
+    "type": ["VerifiableCredential", "ProcurementRoleCredential"],
     "credentialSubject": {
         "id": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
         "actsFor": {"id": "did:web:acme.example", "name": "Acme Corp"},
@@ -136,6 +138,8 @@ def main() -> int:
     args = parser.parse_args()
     clients, per_client = (2, 3) if args.quick else (args.clients, args.requests)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCREDIT_")}
+    # This measures capacity from one client address; the per-address limit would cap it.
+    env["ACCREDIT_OPEN_RATE_LIMIT"] = str(10**6)
     if args.database_url:
         env["ACCREDIT_DATABASE_URL"] = args.database_url
     with tempfile.TemporaryDirectory() as directory:

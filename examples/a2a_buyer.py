@@ -18,13 +18,11 @@ from typing import Any
 
 import httpx
 from a2a.client import ClientConfig, create_client
-from a2a.types import AgentCard, TaskState
-from google.protobuf.json_format import ParseDict
+from a2a.types import TaskState
 
 from accredit import Wallet
 from accredit.a2a import Step
-from accredit.a2a.cards import verify_card
-from accredit.a2a.sdk import WalletInterceptor, extension_data, negotiate
+from accredit.a2a.sdk import WalletInterceptor, card_verifier, extension_data, negotiate
 from accredit.dids import Resolver
 
 
@@ -33,13 +31,13 @@ async def order(
 ) -> dict[str, Any]:
     """Propose ``step`` to the supplier at ``supplier`` whose card must be signed by ``supplier_did``."""
     async with httpx.AsyncClient(timeout=30) as http:
-        document = (await http.get(f"{supplier.rstrip('/')}/.well-known/agent-card.json")).json()
         # --- the buyer's few lines ------------------------------------------------------------
-        verify_card(document, did=supplier_did, resolver=resolver)  # refuses unsigned/forged cards
-        card = ParseDict(document, AgentCard(), ignore_unknown_fields=True)
-        interceptor = WalletInterceptor(wallet, domain=supplier_did)
-        config = ClientConfig(streaming=False, httpx_client=http)
-        client = await create_client(card, client_config=config, interceptors=[interceptor])
+        client = await create_client(
+            supplier,
+            client_config=ClientConfig(streaming=False, httpx_client=http),
+            interceptors=[WalletInterceptor(wallet, domain=supplier_did)],
+            signature_verifier=card_verifier(supplier_did, resolver),  # refuses unsigned/forged cards
+        )
         task = await negotiate(client, step)
         # ----------------------------------------------------------------------------------------
     return {

@@ -13,12 +13,18 @@ from werkzeug.serving import make_server
 
 from accredit.service import ServiceConfig, create_app
 from accredit.service.issuer import Issuer
+from accredit.service.openapi import openapi_document
 
 # Flask rule → OpenAPI path template.
 _RULES = {
-    "/status/<int:list_id>": "/status/{listId}",
+    "/status/<list_id>": "/status/{listId}",
     "/credentials/<path:credential_id>": "/credentials/{credentialId}",
     "/agents/<path:agent_did>/suspend": "/agents/{agentDid}/suspend",
+    "/agents/<path:agent_did>/reinstate": "/agents/{agentDid}/reinstate",
+    "/agents/<path:agent_did>": "/agents/{agentDid}",
+    "/agents/<path:agent_did>/mandates": "/agents/{agentDid}/mandates",
+    "/agents/<path:agent_did>/reissue": "/agents/{agentDid}/reissue",
+    "/agents/<path:agent_did>/offers": "/agents/{agentDid}/offers",
     "/tokens/<token_id>": "/tokens/{tokenId}",
     "/issuers/<suite>/credentials/issue": "/issuers/{cryptosuite}/credentials/issue",
 }
@@ -31,6 +37,7 @@ class RunningService:
         self, data_dir: Path, database_url: str | None, *, did_web: bool = True, **config: Any
     ) -> None:
         self._app: Any = None
+        self._workers: list[tuple[Any, Issuer]] = []
         self.server = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
         self.config = ServiceConfig(
@@ -44,15 +51,28 @@ class RunningService:
         self.app = create_app(self.config)
         self._app = self.app
         self.issuer: Issuer = self.app.extensions["accredit.issuer"]
-        self.openapi = self.app.test_client().get("/openapi.json").get_json()
+        self.openapi = openapi_document(self.base)  # not fetched: that would spend the rate budget
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.http = requests.Session()
+
+    def another_worker(self) -> str:
+        """Serve a second app over the same database and keys (another worker or instance);
+        return its base URL. Stopped by ``close``."""
+        app = create_app(self.config)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._workers.append((server, app.extensions["accredit.issuer"]))
+        return f"http://127.0.0.1:{server.server_port}"
 
     def _dispatch(self, environ: Any, start_response: Any) -> Any:
         return self._app(environ, start_response)
 
     def close(self) -> None:
+        for server, issuer in self._workers:
+            server.shutdown()
+            server.server_close()
+            issuer.store.close()
         self.server.shutdown()
         self.server.server_close()
         self.issuer.store.close()

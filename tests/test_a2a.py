@@ -279,6 +279,14 @@ def test_the_served_card_verifies_against_the_supplier_did(supplier: Supplier) -
     assert declared["params"]["verifier"] == supplier.key.did
 
 
+def test_the_buyer_refuses_a_supplier_whose_card_another_did_signed(
+    supplier: Supplier, wallet: Wallet
+) -> None:
+    impostor = KeyPair.generate()
+    with pytest.raises(AgentCardSignatureError):
+        asyncio.run(a2a_buyer.order(wallet, supplier.url, impostor.did, WITHIN))
+
+
 def test_unsigned_forged_and_other_agents_cards_are_refused() -> None:
     key, other = KeyPair.generate(), KeyPair.generate()
     signed = _card(key)

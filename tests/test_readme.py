@@ -37,15 +37,14 @@ def test_walkthrough_runs_verbatim(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a dozen commands, each a fresh interpreter: slow on a loaded machine
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "vendor: verified" in result.stdout
-    assert (
-        "CHALLENGE_REPLAYED" in result.stdout
-        and "vendor: the same presentation again is a replay" in result.stdout
-    )
-    assert "vendor: refused: ['REVOKED']" in result.stdout
+    assert "vendor: 180,000 USD allowed" in result.stdout
+    assert "vendor: 300,000 USD denied (exit 1)" in result.stdout
+    assert "vendor: 220,000 USD needs a human (exit 3)" in result.stdout
+    assert "vendor: refused after the kill switch (exit 1)" in result.stdout
+    assert "SUSPENDED" in result.stdout
     # It wrote nothing where it was started: everything went to its scratch directory.
     assert sorted(p.name for p in repository.iterdir()) == ["examples"]
     assert (next(scratch.iterdir()) / "agent-wallet").is_dir()

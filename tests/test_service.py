@@ -135,20 +135,65 @@ def test_kill_switch_reaches_a_verifier_that_already_fetched_the_list(service: R
     assert switched.json()["suspended"] == [credential["id"]]
 
 
+def _challenge(service: RunningService, domain: str = "vendor.example") -> str:
+    response = service.request("POST", "/challenges", json={"domain": domain})
+    assert response.status_code == 201, response.text
+    assert response.json()["domain"] == domain
+    challenge: str = response.json()["challenge"]
+    return challenge
+
+
 def test_presentation_verification_binds_challenge(service: RunningService) -> None:
     agent = KeyPair.generate()
     credential = _issued(service, agent.did)
-    presentation = sign_presentation([credential], agent, challenge="c-42", domain="vendor.example")
+    challenge = _challenge(service)
+    presentation = sign_presentation([credential], agent, challenge=challenge, domain="vendor.example")
     body = {
         "verifiablePresentation": presentation,
-        "options": {"challenge": "c-42", "domain": "vendor.example"},
+        "options": {"challenge": challenge, "domain": "vendor.example"},
     }
     assert service.request("POST", "/presentations/verify", json=body).status_code == 200
-    body["options"]["challenge"] = "c-43"
+    replayed = service.request("POST", "/presentations/verify", json=body)
+    assert replayed.status_code == 400 and "CHALLENGE_REPLAYED" in _codes(replayed)
+    body["options"]["challenge"] = "c-43-never-issued-by-the-service"
     response = service.request("POST", "/presentations/verify", json=body)
-    assert response.status_code == 400 and "CHALLENGE_MISMATCH" in _codes(response)
+    assert response.status_code == 400 and "CHALLENGE_UNKNOWN" in _codes(response)
     missing = service.request("POST", "/presentations/verify", json={"verifiablePresentation": presentation})
     assert missing.status_code == 400 and missing.json()["code"] == "MALFORMED_INPUT"
+    no_challenge = {"verifiablePresentation": presentation, "options": {"domain": "vendor.example"}}
+    response = service.request("POST", "/presentations/verify", json=no_challenge)
+    assert (response.status_code, response.json().get("code")) == (400, "MALFORMED_INPUT")
+
+
+def test_presentation_of_another_agents_credential_is_refused(service: RunningService) -> None:
+    """Issue 13.13: agent B presenting agent A's credential, signed with B's own key."""
+    agent_a, agent_b = KeyPair.generate(), KeyPair.generate()
+    credential_of_a = _issued(service, agent_a.did)
+    for _ in range(2):
+        challenge = _challenge(service)
+        presentation = sign_presentation(
+            [credential_of_a], agent_b, challenge=challenge, domain="vendor.example"
+        )
+        body = {
+            "verifiablePresentation": presentation,
+            "options": {"challenge": challenge, "domain": "vendor.example"},
+        }
+        response = service.request("POST", "/presentations/verify", json=body)
+        assert _codes(response) == ["HOLDER_BINDING_MISMATCH"]
+        assert response.status_code == 400
+
+
+def test_a_challenge_is_bound_to_its_domain(service: RunningService) -> None:
+    agent = KeyPair.generate()
+    credential = _issued(service, agent.did)
+    challenge = _challenge(service, "vendor.example")
+    presentation = sign_presentation([credential], agent, challenge=challenge, domain="evil.example")
+    body = {
+        "verifiablePresentation": presentation,
+        "options": {"challenge": challenge, "domain": "evil.example"},
+    }
+    response = service.request("POST", "/presentations/verify", json=body)
+    assert response.status_code == 400 and "CHALLENGE_DOMAIN_MISMATCH" in _codes(response)
 
 
 @pytest.mark.parametrize(

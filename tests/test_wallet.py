@@ -327,9 +327,11 @@ def _issue_token(service: RunningService) -> str:
     return token
 
 
+# Not the agent vocabulary's AgentCredential: the service reads those with their strict reader
+# (POST /agents issues them); a role credential in undefined terms is any caller's to request.
 AGENT_CREDENTIAL = {
     "@context": [V2, UNDEFINED_TERMS],
-    "type": ["VerifiableCredential", "AgentCredential"],
+    "type": ["VerifiableCredential", "AgentRoleCredential"],
     "credentialSubject": {"actsFor": "did:example:acme"},
 }
 

@@ -48,7 +48,7 @@ def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
 
     Raises ``InputTooLargeError``, ``InputTooDeepError`` or ``InputError``.
     """
-    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
     if size > max_bytes:
         raise InputTooLargeError(f"JSON input of {size} bytes exceeds {max_bytes}", max_bytes=max_bytes)
     if isinstance(data, bytes):
@@ -58,9 +58,36 @@ def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
             raise InputError("JSON input is not UTF-8") from exc
     _check_text_depth(data, max_depth)
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except ValueError as exc:  # an integer past Python's digit limit (4,300)
+        raise InputError(f"not acceptable JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(data):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+# Escapes of UTF-16 surrogates; only they can put a lone surrogate into a parsed string.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """A lone surrogate (``"\\ud800"``) is no Unicode character: it cannot be encoded, hashed
+    or canonicalized, so it is refused at the door (I-JSON, RFC 7493 §2.1)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError("a JSON string holds a lone UTF-16 surrogate, which is not text") from None
 
 
 def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:

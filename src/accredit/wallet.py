@@ -527,6 +527,31 @@ class Wallet:
 
     # --- provisioning --------------------------------------------------------------------------
 
+    def accept_offer(
+        self, uri: str, *, tx_code: str | None = None, session: requests.Session | None = None
+    ) -> list[dict[str, Any]]:
+        """Collect the credentials of an OpenID4VCI credential offer (``openid-credential-offer://``,
+        pre-authorized code flow), proving possession of this wallet's key; import and return
+        them. ``tx_code`` is the transaction code the issuer sent separately, if the offer asks
+        for one. Raises ``IssuerRequestError`` (the OAuth ``error`` as ``issuer_code``),
+        ``InputError``, ``ValidationError`` (a credential not about this wallet's DID), and the
+        errors of ``import_credential``."""
+        from .oid4vci import accept_offer
+
+        credentials = accept_offer(uri, self._key, tx_code=tx_code, session=session)
+        for credential in credentials:
+            subjects = credential.get("credentialSubject")
+            ids = [
+                s.get("id")
+                for s in (subjects if isinstance(subjects, list) else [subjects])
+                if isinstance(s, dict)
+            ]
+            if self.did not in ids:
+                raise ValidationError(
+                    "the issuer sent a credential about another subject", field="credentialSubject"
+                )
+        return [self.import_credential(credential) for credential in credentials]
+
     def request_credential(
         self,
         issuer_url: str,

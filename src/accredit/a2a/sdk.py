@@ -9,7 +9,8 @@ Vendor (server)::
 
 Buyer (client)::
 
-    client = await create_client(card, interceptors=[WalletInterceptor(wallet, domain=...)])
+    client = await create_client(url, interceptors=[WalletInterceptor(wallet, domain=...)],
+                                 signature_verifier=card_verifier(vendor_did))
     propose(step) ... AUTH_REQUIRED ... answer in the same task: the interceptor attaches the
     presentation (``negotiate`` does both sends).
 """
@@ -28,14 +29,23 @@ from a2a.helpers.proto_helpers import new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import Message, Part, Role, SendMessageRequest, Task, TaskState
+from a2a.types import AgentCard, Message, Part, Role, SendMessageRequest, Task, TaskState
 from google.protobuf.json_format import MessageToDict
 
+from ..dids import Resolver
 from ..errors import AccreditError
 from ..wallet import Wallet
 from . import EXTENSION_URI, Negotiation, Step, answer_request
+from .cards import verify_card
 
-__all__ = ["MandateExecutor", "RequireExtension", "WalletInterceptor", "extension_data", "negotiate"]
+__all__ = [
+    "MandateExecutor",
+    "RequireExtension",
+    "WalletInterceptor",
+    "card_verifier",
+    "extension_data",
+    "negotiate",
+]
 
 _JSONRPC_EXTENSION_REQUIRED = -32008  # A2A ExtensionSupportRequiredError
 _MAX_RPC_BODY = 1_000_000
@@ -58,6 +68,17 @@ def _agent_message(task: Task, text: str, data: Mapping[str, Any]) -> Message:
     message.parts.append(Part(text=text))
     message.metadata.update({EXTENSION_URI: dict(data)})
     return message
+
+
+def card_verifier(did: str, resolver: Resolver | None = None) -> Callable[[AgentCard], None]:
+    """A ``signature_verifier`` for the SDK's ``create_client``/``A2ACardResolver``: the card
+    must carry a valid EdDSA signature by ``did`` (``accredit.a2a.cards.verify_card``), else
+    ``AgentCardUnsignedError``/``AgentCardSignatureError`` stops the client being made."""
+
+    def verify(card: AgentCard) -> None:
+        verify_card(MessageToDict(card), did=did, resolver=resolver)
+
+    return verify
 
 
 class MandateExecutor(AgentExecutor):

@@ -14,8 +14,8 @@ The contract every command follows (new commands too):
 
 Modules by command area: ``documents`` (key, did, sign, present, verify, authorize, request,
 demo; ``verdicts`` words their results for people),
-``holder`` (wallet, status), ``service`` (init, serve, audit); ``_io`` holds the contract's
-pieces and ``_server`` the production HTTP server.
+``holder`` (wallet, status), ``agents`` (agent), ``service`` (init, serve, audit); ``_io`` holds
+the contract's pieces and ``_server`` the production HTTP server.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from ..errors import AccreditError, IssuerRequestError
-from . import documents, holder, service
+from . import agents, documents, holder, service
 from ._io import (
     EXIT_CODES,
     EXIT_ERROR,
@@ -56,7 +56,8 @@ environment:
   ACCREDIT_ISSUER_TOKEN       API token for `wallet fetch` and `status`
   ACCREDIT_WALLET_PASSPHRASE  the wallet passphrase (else asked on a terminal)
   ACCREDIT_VERIFIER_DIR       where `request` keeps its challenges for `verify` and `authorize`
-                              (default ./.accredit-verifier)"""
+                              (default ./.accredit-verifier)
+  ACCREDIT_TX_CODE            the transaction code of an offer, for `wallet accept`"""
 
 
 def _version() -> str:
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     service.register(commands, common)
     holder.register(commands, common)
+    agents.register(commands, common)
     documents.register(commands, common)
     return parser
 

@@ -12,6 +12,7 @@ from ..errors import InputError
 from ._io import EXIT_CODES, EXIT_OK, CommandError, Refused, emit, load_key, read_json, wallet_passphrase
 
 TOKEN_ENV = "ACCREDIT_ISSUER_TOKEN"
+TX_CODE_ENV = "ACCREDIT_TX_CODE"
 _ISSUER_TIMEOUT = 30
 
 
@@ -45,6 +46,12 @@ def cmd_wallet_fetch(args: argparse.Namespace) -> int:
     token = issuer_token()
     credential = read_json(args.credential)
     emit(_wallet(args).request_credential(issuer_url(args.issuer), credential, token=token))
+    return EXIT_OK
+
+
+def cmd_wallet_accept(args: argparse.Namespace) -> int:
+    tx_code = os.environ.get(TX_CODE_ENV) or None
+    emit([credential["id"] for credential in _wallet(args).accept_offer(args.uri, tx_code=tx_code)])
     return EXIT_OK
 
 
@@ -139,6 +146,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "fetch": "ACCREDIT_ISSUER_TOKEN=... accredit wallet fetch --wallet agent-wallet "
         "--issuer http://127.0.0.1:8080 examples/agent-role.json",
         "present": "accredit wallet present --wallet agent-wallet --domain vendor.example request.json",
+        "accept": "accredit wallet accept --wallet agent-wallet 'openid-credential-offer://?credential_offer=...'",
     }
 
     def action(name: str, summary: str, handler: Any) -> argparse.ArgumentParser:
@@ -165,6 +173,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "credential", help="the credential to request (JSON; the subject id defaults to the wallet's DID)"
     )
     fetch.epilog = f"the token: ${TOKEN_ENV}\n\n{fetch.epilog}"
+    accept = action(
+        "accept",
+        "collect the credentials of an issuer's OpenID4VCI offer, proving this key",
+        cmd_wallet_accept,
+    )
+    accept.add_argument("uri", help="the offer: openid-credential-offer://?credential_offer=...")
+    accept.epilog = f"the transaction code, if the offer asks for one: ${TX_CODE_ENV}\n\n{accept.epilog}"
     present = action(
         "present", "answer a presentation request with a signed presentation", cmd_wallet_present
     )

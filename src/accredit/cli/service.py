@@ -87,12 +87,13 @@ def _has_issuer(config: Any) -> bool:
         store.close()
 
 
-def _initialize(config: Any, base_url: str, did_web: bool) -> tuple[str, str]:
+def _initialize(config: Any, base_url: str, did_web: bool, name: str | None = None) -> tuple[str, str]:
     from ..service.issuer import Issuer
 
     store = config.open_store()
     try:
-        return Issuer.initialize(store, config.sealer(store, create=True), base_url=base_url, did_web=did_web)
+        sealer = config.sealer(store, create=True)
+        return Issuer.initialize(store, sealer, base_url=base_url, did_web=did_web, name=name)
     finally:
         store.close()
 
@@ -111,7 +112,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         base_url = config.base_url or f"{'http' if local else 'https'}://{args.did_web}"
     else:
         base_url = config.base_url or "http://127.0.0.1:8080"
-    did, token = _initialize(config, base_url, did_web=bool(args.did_web))
+    did, token = _initialize(config, base_url, did_web=bool(args.did_web), name=args.name)
     emit(
         {
             "did": did,
@@ -293,6 +294,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     _data_dir_flag(init)
     init.add_argument("--did-web", metavar="HOST", help="issue as did:web:HOST (default: a local did:key)")
+    init.add_argument("--name", help="the organization's name, as agents' credentials name it (actsFor)")
     _base_url_flag(init, "default: https://HOST for --did-web, else http://127.0.0.1:8080")
     init.set_defaults(func=cmd_init)
 

@@ -8,24 +8,24 @@ traceback. Verification answers 200 when verified and 400 with the same result b
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .. import _json
 from ..errors import AccreditError, InputError, InputTooLargeError
+from . import agents, oid4vci, presentations
 from .config import ServiceConfig
-from .issuer import ForbiddenError, Issuer, ServiceError, Token
+from .errors import NotFoundError, ServiceError
+from .http import Guard, json_body, problem
+from .issuer import Issuer
 from .openapi import openapi_document
+from .registry import AgentRegistry
 from .vcapi import register_vcapi
 
 log = logging.getLogger("accredit.service")
 
-PROBLEM_BASE = "https://accredit.dev/problems/"
 _HTTP_CODES = {
     400: "MALFORMED_INPUT",
     401: "UNAUTHORIZED",
@@ -38,39 +38,6 @@ _HTTP_CODES = {
 }
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
-    body = {
-        "type": PROBLEM_BASE + code.lower().replace("_", "-"),
-        "title": code.replace("_", " ").capitalize(),
-        "status": status,
-        "code": code,
-        "detail": detail,
-        **extra,
-    }
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
-
-
-class RateLimiter:
-    """A token bucket per API token, in this process (each worker limits on its own)."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.capacity, self.clock = per_minute / 60.0, float(per_minute), clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            allowed = tokens >= 1
-            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
-            return allowed
-
-
 def create_app(config: ServiceConfig | None = None, *, issuer: Issuer | None = None) -> Flask:
     """The Flask app for an initialised issuer (``accredit init``)."""
     config = config or ServiceConfig()
@@ -80,9 +47,17 @@ def create_app(config: ServiceConfig | None = None, *, issuer: Issuer | None = N
     app = Flask("accredit")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["accredit.issuer"] = issuer
-    limiter = RateLimiter(config.rate_limit_per_minute)
+    guard = Guard(
+        issuer,
+        per_token_per_minute=config.rate_limit_per_minute,
+        per_address_per_minute=config.open_rate_limit_per_minute,
+    )
     _register_errors(app)
-    _register_routes(app, issuer, limiter, config)
+    _register_routes(app, issuer, guard, config)
+    registry = AgentRegistry(issuer, max_backdate=config.max_backdate)
+    agents.register(app, issuer, guard, registry)
+    oid4vci.register(app, issuer, guard, registry)
+    presentations.register(app, issuer, guard)
     return app
 
 
@@ -115,36 +90,35 @@ def _safe_details(error: AccreditError) -> dict[str, Any]:
     return {k: v for k, v in error.details.items() if k not in reserved and isinstance(v, str | int | list)}
 
 
-def _json_body() -> dict[str, Any]:
-    data = request.get_data(cache=False)
-    if not data:
-        raise InputError("the request needs a JSON body")
-    body = _json.loads(data)
-    if not isinstance(body, dict):
-        raise InputError("the request body must be a JSON object")
-    return body
+def _list_id(text: str) -> int:
+    # ASCII digits only: int() also reads "²" and "١٢", and a list id beyond 2**31 would
+    # overflow the database's integer column.
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise NotFoundError(f"no status list {text[:40]!r}")
+    return int(text)
 
 
-def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: ServiceConfig) -> None:
-    def require(scope: str) -> Token:
-        token = issuer.authenticate(request.headers.get("Authorization"))
-        if not token.allows(scope):
-            raise ForbiddenError(f"this route needs the {scope!r} scope", scope=scope)
-        if not limiter.allow(token.id):
-            raise _RateLimited()
-        return token
+def _credential_id(text: Any) -> str:
+    if not isinstance(text, str) or not 0 < len(text) <= 128 or not text.isprintable():
+        raise NotFoundError("no such credential: ids are printable and at most 128 characters")
+    return text
+
+
+def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceConfig) -> None:
+    require = guard.require
 
     register_vcapi(
         app,
         issuer,
-        require,
-        _json_body,
+        guard,
+        json_body,
         accepted_suites=config.accepted_suites,
         max_backdate=config.max_backdate,
     )
 
     @app.get("/")
     def index() -> Response:
+        guard.open_route()
         return jsonify(
             {
                 "did": issuer.did,
@@ -155,30 +129,34 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
 
     @app.get("/openapi.json")
     def openapi() -> Response:
+        guard.open_route()
         return jsonify(openapi_document(issuer.base_url))
 
     @app.get("/.well-known/did.json")
     def did_document() -> Response:
+        guard.open_route()
         response = jsonify(issuer.did_document())
         response.headers["Cache-Control"] = "max-age=300"
         return response
 
-    @app.get("/status/<int:list_id>")
-    def status_list(list_id: int) -> Response:
-        response = jsonify(issuer.signed_status_list(list_id))
+    @app.get("/status/<list_id>")
+    def status_list(list_id: str) -> Response:
+        guard.open_route()
+        response = jsonify(issuer.signed_status_list(_list_id(list_id)))
         response.headers["Cache-Control"] = f"max-age={config.list_max_age}"
         return response
 
     @app.post("/credentials/status")
     def update_status() -> Response:
         token = require("status")
-        body = _json_body()
+        body = json_body()
         credential_id, updates = body.get("credentialId"), body.get("credentialStatus")
         if not isinstance(credential_id, str) or not isinstance(updates, list) or len(updates) != 1:
             raise InputError(
                 'expected {"credentialId": "...", "credentialStatus": [{"type": '
                 '"BitstringStatusListCredential", "status": "revoked"|"suspended"|"active"}]}'
             )
+        credential_id = _credential_id(credential_id)
         update = updates[0]
         if not isinstance(update, dict) or update.get("status") not in ("revoked", "suspended", "active"):
             raise InputError("credentialStatus[0].status must be revoked, suspended or active")
@@ -187,13 +165,7 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
     @app.get("/credentials/<path:credential_id>")
     def get_credential(credential_id: str) -> Response:
         require("issue")
-        return jsonify({"verifiableCredential": issuer.credential(credential_id)})
-
-    @app.post("/agents/<path:agent_did>/suspend")
-    def kill_switch(agent_did: str) -> Response:
-        token = require("status")
-        suspended = issuer.kill_switch(agent_did, token)
-        return jsonify({"agent": agent_did, "suspended": suspended})
+        return jsonify({"verifiableCredential": issuer.credential(_credential_id(credential_id))})
 
     @app.get("/audit")
     def audit_log() -> Response:
@@ -211,22 +183,36 @@ def _register_routes(app: Flask, issuer: Issuer, limiter: RateLimiter, config: S
     @app.post("/tokens")
     def create_token() -> tuple[Response, int]:
         token = require("admin")
-        body = _json_body()
+        body = json_body()
         name, scopes = body.get("name"), body.get("scopes")
-        if not isinstance(name, str) or not name or len(name) > 200 or not isinstance(scopes, list):
-            raise InputError('expected {"name": "...", "scopes": ["issue" | "status" | "admin", ...]}')
-        return jsonify(issuer.create_token(name, {str(s) for s in scopes}, token)), 201
+        lifetime, types = body.get("expiresIn", 90 * 86400), body.get("credentialTypes")
+        if (
+            not isinstance(name, str)
+            or not 0 < len(name) <= 200
+            or not name.isprintable()
+            or not isinstance(scopes, list)
+            or not all(isinstance(s, str) for s in scopes)
+            or isinstance(lifetime, bool)
+            or not isinstance(lifetime, int)
+            or not (types is None or (isinstance(types, list) and all(isinstance(t, str) for t in types)))
+        ):
+            raise InputError(
+                'expected {"name": "...", "scopes": ["issue" | "status" | "admin", ...], '
+                '"expiresIn": seconds (default 90 days, at most a year), "credentialTypes": ["...", ...]}'
+            )
+        created = issuer.create_token(
+            name,
+            set(scopes),
+            token,
+            lifetime=timedelta(seconds=min(lifetime, 10**9)),
+            credential_types=None if types is None else set(types),
+        )
+        return jsonify(created), 201
 
     @app.delete("/tokens/<token_id>")
     def revoke_token(token_id: str) -> tuple[str, int]:
         token = require("admin")
+        if not (token_id.isascii() and token_id.isalnum() and len(token_id) <= 32):
+            raise NotFoundError(f"no active token {token_id[:40]!r}")
         issuer.revoke_token(token_id, token)
         return "", 204
-
-
-class _RateLimited(ServiceError):
-    code = "RATE_LIMITED"
-    status = 429
-
-    def __init__(self) -> None:
-        super().__init__("too many requests for this token; slow down")

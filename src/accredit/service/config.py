@@ -4,12 +4,17 @@ Environment variables (each overrides the default, not an explicit argument):
 ``ACCREDIT_DATA_DIR`` (default ``./.accredit``), ``ACCREDIT_DATABASE_URL`` (default SQLite in
 the data directory; ``postgresql+psycopg://...`` for several instances), ``ACCREDIT_PASSPHRASE``
 (seal keys with a passphrase instead of the ``master.key`` file in the data directory),
+``ACCREDIT_MASTER_KEY_FILE`` (keep the master key file outside the data directory, e.g. on a
+separate volume or a secrets mount: a copy of the data directory alone then opens nothing),
 ``ACCREDIT_BASE_URL`` (the URL clients reach the service at, named in credential ids and status
 list URLs; ``accredit serve`` and ``accredit init`` apply it, and a change is audited),
 ``ACCREDIT_VERIFY_SUITES`` (comma-separated cryptosuites the verify routes accept; default
 eddsa-rdfc-2022,eddsa-jcs-2022; add Ed25519Signature2020 for older peers),
 ``ACCREDIT_MAX_BACKDATE_SECONDS`` (how far in the past an issued credential's validity may
-start; default 300).
+start; default 300), ``ACCREDIT_OPEN_RATE_LIMIT`` (requests per minute per client address on
+the routes anyone may call; default 600).
+
+The data directory is made 0700 and every file in it 0600, also when it already existed.
 """
 
 from __future__ import annotations
@@ -50,11 +55,19 @@ class ServiceConfig:
     data_dir: Path = field(default_factory=lambda: _env_path("ACCREDIT_DATA_DIR", ".accredit"))
     database_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_DATABASE_URL"))
     passphrase: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_PASSPHRASE"), repr=False)
+    master_key_file: Path | None = field(
+        default_factory=lambda: Path(p) if (p := os.environ.get("ACCREDIT_MASTER_KEY_FILE")) else None
+    )
     base_url: str | None = field(default_factory=lambda: os.environ.get("ACCREDIT_BASE_URL") or None)
     # Let did:web and status-list fetches reach private addresses: tests and closed networks only.
     allow_private_fetch: bool = False
     max_body_bytes: int = 1_000_000
-    rate_limit_per_minute: int = 6000
+    rate_limit_per_minute: int = 6000  # per API token
+    # Per client address on the routes anyone may call (verify, challenges, status lists,
+    # did.json); shared by every worker and instance through the database.
+    open_rate_limit_per_minute: int = field(
+        default_factory=lambda: int(os.environ.get("ACCREDIT_OPEN_RATE_LIMIT") or 600)
+    )
     # Cryptosuites the verify routes accept: the recommended ones unless the deployment adds
     # Ed25519Signature2020 for older peers (off by default, as in the library).
     accepted_suites: frozenset[str] = field(default_factory=_env_suites)
@@ -71,14 +84,21 @@ class ServiceConfig:
 
     @property
     def key_file(self) -> Path:
-        return self.data_dir / "master.key"
+        return self.master_key_file or self.data_dir / "master.key"
 
     def prepare_data_dir(self) -> None:
+        """Create the data directory private to its owner, and tighten one that exists."""
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        for entry in self.data_dir.iterdir():
+            if entry.is_file() and not entry.is_symlink():
+                os.chmod(entry, 0o600)
 
     def open_store(self) -> Store:
         if self.database_url is None:
             self.prepare_data_dir()
+            # SQLite gives its -wal and -shm files the database file's mode: create it 0600.
+            os.close(os.open(self.data_dir / "accredit.db", os.O_WRONLY | os.O_CREAT, 0o600))
         store = Store(self.url)
         store.migrate()
         return store

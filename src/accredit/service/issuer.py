@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from .._dates import format_datetime
 from .._http import FetchPolicy
 from .._jcs import canonicalize
 from ..credentials import VerifyOptions, issue_credential
@@ -43,9 +45,23 @@ from ..status import (
     status_entry,
     status_list_credential,
 )
-from . import audit
+from . import audit, crosscheck
+from .errors import (
+    AgentSuspendedError,
+    ConflictError,
+    ForbiddenError,
+    IntegrityError,
+    NotFoundError,
+    ServiceError,
+    UnauthorizedError,
+    UnknownAgentError,
+)
+from .issuable import check_agent_vocabulary, check_token_types
+from .ledger import Ledger
 from .sealing import Sealer
 from .storage import SlotTakenError, Store, now_seconds
+
+log = logging.getLogger("accredit.service")
 
 if TYPE_CHECKING:
     from .vcapi import IssueRequest
@@ -58,50 +74,25 @@ LIST_VALIDITY = timedelta(minutes=10)
 # fetch), from refusing a fresh list as not yet valid.
 LIST_BACKDATE = timedelta(minutes=1)
 DID_V1 = "https://www.w3.org/ns/did/v1"
-
-
-class ServiceError(AccreditError):
-    """An issuer operation refused; ``status`` is the HTTP status the routes answer with."""
-
-    status = 400
-
-
-class ProtectedPropertyError(ServiceError):
-    code = "PROTECTED_PROPERTY"
-
-
-class UnknownOptionError(ServiceError):
-    code = "UNKNOWN_OPTION"
-
-
-class NotFoundError(ServiceError):
-    code = "NOT_FOUND"
-    status = 404
-
-
-class ConflictError(ServiceError):
-    code = "CONFLICT"
-    status = 409
-
-
-class UnauthorizedError(ServiceError):
-    code = "UNAUTHORIZED"
-    status = 401
-
-
-class ForbiddenError(ServiceError):
-    code = "INSUFFICIENT_SCOPE"
-    status = 403
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=365)
 
 
 @dataclass(frozen=True)
 class Token:
+    """An authenticated API token: its scopes, and the credential types it may issue (None:
+    any type its scopes allow)."""
+
     id: str
     name: str
     scopes: frozenset[str]
+    credential_types: frozenset[str] | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
+
+
+SYSTEM = Token("system", "system", frozenset({"admin"}))
 
 
 def _hash_token(token: str) -> str:
@@ -131,17 +122,22 @@ class Issuer:
         )
         self.remote_lists = HTTPStatusListFetcher(policy)
         lists = StatusListChecker(
-            StaticStatusListFetcher(self._fetch_list), VerifyOptions(resolver=self.resolver)
+            StaticStatusListFetcher(self.fetch_list), VerifyOptions(resolver=self.resolver)
         )
         self._verify_options = VerifyOptions(resolver=self.resolver, status_checker=lists)
         self.signing_key()  # fail at start-up, not at the first issuance, on a wrong master key
+        self.ledger = Ledger(self.public_keys)
+        self._authenticate_rows_from_before_macs()
 
     # --- set-up -------------------------------------------------------------------------------
 
     @staticmethod
-    def initialize(store: Store, sealer: Sealer, *, base_url: str, did_web: bool) -> tuple[str, str]:
+    def initialize(
+        store: Store, sealer: Sealer, *, base_url: str, did_web: bool, name: str | None = None
+    ) -> tuple[str, str]:
         """Create the issuer: its DID (did:web of ``base_url``, or did:key), first key and an
-        admin token. Returns (did, admin token) — the only time the token is visible."""
+        admin token; ``name`` is the organization's (``actsFor.name`` in AgentCredentials).
+        Returns (did, admin token) — the only time the token is visible."""
         with store.write() as connection:
             if store.setting(connection, "did") is not None:
                 raise ConflictError("this database already holds an issuer")
@@ -154,9 +150,30 @@ class Issuer:
             store.set_setting(connection, "did", did)
             store.set_setting(connection, "base_url", base_url.rstrip("/"))
             store.add_key(connection, key.id, key.public_key.multibase, sealer.seal(_secret(key), key.id))
-            token = _new_token_in(store, connection, "admin", {"admin"})
-            _append_audit(store, connection, key, "system", "issuer.init", {"did": did, "keyId": key.id})
+            store.set_setting(connection, "row_macs", "1")
+            if name:
+                store.set_setting(connection, "organization_name", name)
+            token_id, token = _new_token_in(
+                store, sealer, connection, "admin", {"admin"}, MAX_TOKEN_LIFETIME, None
+            )
+            details = {"did": did, "keyId": key.id, "tokenId": token_id}
+            _append_audit(store, connection, key, "system", "issuer.init", details)
         return did, token
+
+    def _authenticate_rows_from_before_macs(self) -> None:
+        """Token rows from before row MACs (schema 0001) are authenticated once, at the first
+        start after the upgrade, and given the longest token lifetime; from then on a row
+        without a valid MAC grants nothing."""
+        with self.store.write() as connection:
+            if self.store.setting(connection, "row_macs") is not None:
+                return
+            expires = _seconds(datetime.now(UTC) + MAX_TOKEN_LIFETIME)
+            for row in self.store.tokens(connection):
+                row = {**row, "expires_at": row["expires_at"] or expires}
+                self.store.update_token(
+                    connection, row["id"], expires_at=row["expires_at"], mac=_token_mac(self.sealer, row)
+                )
+            self.store.set_setting(connection, "row_macs", "1")
 
     def change_base_url(self, base_url: str) -> str | None:
         """Name ``base_url`` in the ids and status URLs of credentials issued from now on (those
@@ -185,7 +202,10 @@ class Issuer:
         row = next((k for k in self.store.keys(connection) if k["active"]), None)
         if row is None:
             raise ServiceError("the issuer has no active key")
-        return self._key(row)
+        key = self._key(row)  # SealingError: a wrong master key or passphrase
+        if key.public_key.multibase != row["public_key_multibase"]:
+            raise IntegrityError("the active signing key row does not match its sealed secret")
+        return key
 
     def _key(self, row: Mapping[str, Any]) -> KeyPair:
         with self._lock:
@@ -210,12 +230,26 @@ class Issuer:
             _append_audit(self.store, connection, key, actor.id, "key.rotate", {"keyId": key.id})
         return key.id
 
+    def _authentic(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The key rows whose sealed secret opens under the master key and matches the public
+        key: a row inserted by someone with database access alone is not the issuer's key."""
+        authentic = []
+        for row in rows:
+            try:
+                if self._key(row).public_key.multibase == row["public_key_multibase"]:
+                    authentic.append(row)
+                    continue
+            except AccreditError:
+                pass
+            log.error("signing key row %r is not sealed under the master key; ignored", row["id"])
+        return authentic
+
     def did_document(self) -> dict[str, Any]:
         if self.did.startswith("did:key:"):
             return did_key_document(self.did)
         with self.store.read() as connection:
             live = self.store.live_key_ids(connection, now_seconds())
-            keys = [k for k in self.store.keys(connection) if k["active"] or k["id"] in live]
+            keys = [k for k in self._authentic(self.store.keys(connection)) if k["active"] or k["id"] in live]
         methods = [
             {
                 "id": k["id"],
@@ -237,19 +271,30 @@ class Issuer:
     def public_keys(self) -> dict[str, PublicKey]:
         """Every key the issuer ever had (retired ones verify old audit entries)."""
         with self.store.read() as connection:
-            return {
-                k["id"]: PublicKey.from_multibase(k["public_key_multibase"])
-                for k in self.store.keys(connection)
-            }
+            return {k["id"]: self._key(k).public_key for k in self._authentic(self.store.keys(connection))}
 
     # --- issuing ------------------------------------------------------------------------------
 
-    def issue(self, request: IssueRequest, actor: Token) -> dict[str, Any]:
+    def issue(
+        self,
+        request: IssueRequest,
+        actor: Token,
+        *,
+        finish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         """Sign a read issue request (``vcapi.read_issue_request``): its credential with the
-        service's id unless the caller gave one, and its status entries (VC 2.0)."""
+        service's id unless the caller gave one, and its status entries (VC 2.0).
+
+        The request was checked by ``issuable`` (reserved types, subject ids); here: a token
+        limited to credential types issues only those (``ForbiddenError``), an agent credential
+        must pass its reader, and nothing is issued to a suspended agent
+        (``AgentSuspendedError``). ``finish`` completes the document once its id and status
+        entries are set (the agent registry wires an AgentCredential's kill switch to its own
+        suspension entry)."""
+        check_token_types(request.credential, actor.credential_types)
         for _attempt in range(8):
             slots = self._reserve_slots()
-            signed = self._sign(request, slots)
+            signed = self._sign(request, slots, finish)
             try:
                 self._record(signed, slots, actor, request)
                 return signed
@@ -270,7 +315,12 @@ class Issuer:
                 slots[purpose] = (list_id, self.store.free_index(connection, purpose, list_id))
         return slots
 
-    def _sign(self, request: IssueRequest, slots: Mapping[str, tuple[int, int]]) -> dict[str, Any]:
+    def _sign(
+        self,
+        request: IssueRequest,
+        slots: Mapping[str, tuple[int, int]],
+        finish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         document = request.dated()
         document.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
         if request.status_entries:
@@ -282,6 +332,9 @@ class Issuer:
                     for purpose, (list_id, index) in slots.items()
                 ),
             ]
+        if finish is not None:
+            finish(document)
+        check_agent_vocabulary(document)
         return issue_credential(document, self.signing_key(), suite=request.suite)
 
     def _record(
@@ -310,12 +363,27 @@ class Issuer:
             "document": json.dumps(signed),
         }
         with self.store.write() as connection:
+            # The audit head lock first: every audited change (the kill switch included) is
+            # ordered before or after this one, so an issuance recorded after a switch sees it.
+            self.store.lock_audit_head(connection)
+            self.ledger.catch_up(self.store, connection)
+            suspended = [s for s in request.subject_ids if self.ledger.agent_state(s) == "suspended"]
+            if suspended:
+                raise AgentSuspendedError(
+                    f"the agent {suspended[0]!r} is suspended (kill switch); reinstate it first",
+                    agent=suspended[0],
+                )
             self.store.insert_credential(connection, row, request.subject_ids)
-            self._audit(
+            self.audit_in(
                 connection,
                 actor,
                 "credential.issue",
-                {"id": row["id"], "subjects": list(request.subject_ids), "digest": row["digest"]},
+                {
+                    "id": row["id"],
+                    "subjects": list(request.subject_ids),
+                    "digest": row["digest"],
+                    "slots": _slots(row),
+                },
             )
 
     def has_credential(self, credential_id: str) -> bool:
@@ -350,15 +418,65 @@ class Issuer:
             revoked = status == "revoked"
             suspended = status == "suspended" or (revoked and bool(row["suspended"]))
             self.store.set_status(connection, credential_id, revoked=revoked, suspended=suspended)
-            self._audit(connection, actor, "credential.status", {"id": credential_id, "status": status})
+            details = {"id": credential_id, "status": status, "slots": _slots(row)}
+            self.audit_in(connection, actor, "credential.status", details)
         return {"credentialId": credential_id, "revoked": revoked, "suspended": suspended}
 
-    def kill_switch(self, agent_did: str, actor: Token) -> list[str]:
-        """Suspend every live credential of ``agent_did`` in one transaction."""
+    def suspend_agent(self, agent_did: str, actor: Token) -> list[str]:
+        """The kill switch: the agent is suspended — issued nothing until reinstated — and
+        every live credential of it is suspended, in one transaction ordered against every
+        issuance. Returns the suspended credentials' ids; ``UnknownAgentError`` for a DID the
+        service never registered nor issued to."""
         with self.store.write() as connection:
+            self.store.lock_audit_head(connection)
+            self.ledger.catch_up(self.store, connection)
+            self._require_known_agent(connection, agent_did)
             suspended = self.store.suspend_subject(connection, agent_did, now_seconds())
-            self._audit(connection, actor, "agent.suspend", {"agent": agent_did, "credentials": suspended})
+            self.store.put_agent(connection, agent_did, state="suspended")
+            details = {
+                "agent": agent_did,
+                "credentials": suspended,
+                "slots": self.store.credential_slots(connection, suspended),
+            }
+            self.audit_in(connection, actor, "agent.suspend", details)
         return suspended
+
+    def reinstate_agent(self, agent_did: str, actor: Token) -> list[str]:
+        """Lift the kill switch: the agent may be issued credentials again, and the credentials
+        the switch suspended (not revoked since) are active again. Returns their ids."""
+        with self.store.write() as connection:
+            self.store.lock_audit_head(connection)
+            self.ledger.catch_up(self.store, connection)
+            self._require_known_agent(connection, agent_did)
+            lifted = self.store.lift_suspensions(connection, self.ledger.switched_off(agent_did))
+            self.store.put_agent(connection, agent_did, state="active")
+            details = {
+                "agent": agent_did,
+                "credentials": lifted,
+                "slots": self.store.credential_slots(connection, lifted),
+            }
+            self.audit_in(connection, actor, "agent.reinstate", details)
+        return lifted
+
+    def agent_state(self, agent_did: str) -> dict[str, Any]:
+        """``{"agent", "state"}`` as the audit log says; ``UnknownAgentError`` if unknown."""
+        with self.store.read() as connection:
+            self.ledger.catch_up(self.store, connection)
+            self._require_known_agent(connection, agent_did)
+        return {"agent": agent_did, "state": self.ledger.agent_state(agent_did) or "active"}
+
+    def _require_known_agent(self, connection: Connection, agent_did: str) -> None:
+        known = (
+            self.ledger.agent_state(agent_did) is not None
+            or self.store.agent(connection, agent_did) is not None
+            or self.store.has_credentials(connection, agent_did)
+        )
+        if not known:
+            raise UnknownAgentError(
+                f"no agent {agent_did!r}: it was never registered nor issued a credential "
+                "(percent-encode the DID when it is part of a URL path; see the API docs)",
+                agent=agent_did,
+            )
 
     def signed_status_list(self, list_id: int) -> dict[str, Any]:
         """The list credential, re-signed whenever the list changed or nears expiry."""
@@ -369,7 +487,9 @@ class Issuer:
             cached = self._lists.get(list_id)
             if cached and cached[0] == row["version"] and cached[1] > now_seconds():
                 return cached[2]
-            indexes = self.store.set_indexes(connection, list_id, row["purpose"])
+            # The bits come from the signed audit log, not from the credentials table.
+            self.ledger.catch_up(self.store, connection)
+            indexes = self.ledger.set_indexes(list_id, row["purpose"])
         bits = new_list(row["size"])
         for index in indexes:
             set_bit(bits, index, True)
@@ -393,7 +513,7 @@ class Issuer:
         )
         return signed
 
-    def _fetch_list(self, url: str) -> Mapping[str, Any]:
+    def fetch_list(self, url: str) -> Mapping[str, Any]:
         prefix = f"{self.base_url}/status/"
         if url.startswith(prefix) and url[len(prefix) :].isdigit():
             try:
@@ -408,38 +528,77 @@ class Issuer:
 
     # --- tokens -------------------------------------------------------------------------------
 
-    def create_token(self, name: str, scopes: set[str], actor: Token) -> dict[str, Any]:
+    def create_token(
+        self,
+        name: str,
+        scopes: set[str],
+        actor: Token,
+        *,
+        lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+        credential_types: set[str] | None = None,
+    ) -> dict[str, Any]:
+        """A new API token, valid for ``lifetime`` (at most a year), optionally limited to
+        issuing ``credential_types``. The token itself is in the answer and nowhere else."""
         if not scopes or not scopes <= SCOPES:
             raise ValidationError(f"scopes must be a non-empty subset of {sorted(SCOPES)}", field="scopes")
-        with self.store.write() as connection:
-            token = _new_token_in(self.store, connection, name, scopes)
-            token_id = token.split("_")[1]
-            self._audit(
-                connection,
-                actor,
-                "token.create",
-                {"tokenId": token_id, "name": name, "scopes": sorted(scopes)},
+        if not timedelta(minutes=1) <= lifetime <= MAX_TOKEN_LIFETIME:
+            raise ValidationError("a token lives from one minute to one year", field="expiresIn")
+        if credential_types is not None and (not credential_types or "admin" in scopes):
+            raise ValidationError(
+                "credentialTypes is a non-empty list, and an admin token cannot be limited by type",
+                field="credentialTypes",
             )
-        return {"id": token_id, "name": name, "scopes": sorted(scopes), "token": token}
+        with self.store.write() as connection:
+            token_id, token = _new_token_in(
+                self.store, self.sealer, connection, name, scopes, lifetime, credential_types
+            )
+            expires = format_datetime(datetime.now(UTC).replace(microsecond=0) + lifetime)
+            details: dict[str, Any] = {
+                "tokenId": token_id,
+                "name": name,
+                "scopes": sorted(scopes),
+                "expires": expires,
+            }
+            if credential_types is not None:
+                details["credentialTypes"] = sorted(credential_types)
+            self.audit_in(connection, actor, "token.create", details)
+        return {"id": token_id, "token": token, **{k: v for k, v in details.items() if k != "tokenId"}}
 
     def revoke_token(self, token_id: str, actor: Token) -> None:
         with self.store.write() as connection:
-            if not self.store.revoke_token(connection, token_id):
+            row = self.store.token(connection, token_id)
+            if row is None or row["revoked_at"] is not None:
                 raise NotFoundError(f"no active token {token_id!r}")
-            self._audit(connection, actor, "token.revoke", {"tokenId": token_id})
+            row = {**row, "revoked_at": now_seconds()}
+            self.store.update_token(
+                connection, token_id, revoked_at=row["revoked_at"], mac=_token_mac(self.sealer, row)
+            )
+            self.audit_in(connection, actor, "token.revoke", {"tokenId": token_id})
 
     def authenticate(self, authorization: str | None) -> Token:
+        """The token of an ``Authorization: Bearer`` header. ``UnauthorizedError`` unless the
+        token exists, is not revoked nor expired, and its row is authentic (a row written with
+        database access alone carries no valid MAC)."""
         if not authorization or not authorization.startswith("Bearer "):
             raise UnauthorizedError("a bearer token is required")
         with self.store.read() as connection:
             row = self.store.token_by_hash(connection, _hash_token(authorization[len("Bearer ") :].strip()))
         if row is None:
             raise UnauthorizedError("the bearer token is not valid")
-        return Token(row["id"], row["name"], frozenset(row["scopes"].split()))
+        if not self.token_row_authentic(row):
+            log.error("API token row %r fails its MAC: the database was edited", row["id"])
+            raise UnauthorizedError("the bearer token is not valid")
+        if row["expires_at"] is not None and row["expires_at"] <= now_seconds():
+            raise UnauthorizedError("the bearer token has expired; ask an admin for a new one")
+        types = None if row["credential_types"] is None else frozenset(json.loads(row["credential_types"]))
+        return Token(row["id"], row["name"], frozenset(row["scopes"].split()), types)
+
+    def token_row_authentic(self, row: Mapping[str, Any]) -> bool:
+        return self.sealer.row_authentic("api_tokens", _token_fields(row), row["mac"])
 
     # --- audit --------------------------------------------------------------------------------
 
-    def _audit(self, connection: Connection, actor: Token, action: str, details: Mapping[str, Any]) -> None:
+    def audit_in(self, connection: Connection, actor: Token, action: str, details: Mapping[str, Any]) -> None:
         _append_audit(self.store, connection, self.signing_key(connection), actor.id, action, details)
 
     def audit_entries(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
@@ -449,11 +608,21 @@ class Issuer:
             ]
 
     def verify_audit(self) -> VerificationResult:
+        """The audit chain and every signature, then the current state against it: credential
+        statuses, agent states and API tokens (``crosscheck``)."""
         keys = self.public_keys()
         with self.store.read() as connection:
             rows = self.store.audit_entries(connection)
             head = self.store.audit_head(connection)
-        return audit.verify_entries(rows, keys, head)
+            chain = audit.verify_entries(rows, keys, head)
+            state = (
+                crosscheck.state_checks(
+                    self.store, connection, self.public_keys, rows, self.token_row_authentic
+                )
+                if chain.verified
+                else []  # nothing to compare against until the chain itself holds
+            )
+        return VerificationResult.of("auditLog", [*chain.checks, *state])
 
 
 class _OwnDidFirst:
@@ -472,11 +641,56 @@ def _secret(key: KeyPair) -> bytes:
     return key.secret_key_multibase.encode("ascii")
 
 
-def _new_token_in(store: Store, connection: Connection, name: str, scopes: set[str]) -> str:
+def _token_fields(row: Mapping[str, Any]) -> list[str | int | None]:
+    return [
+        row["id"],
+        row["name"],
+        row["token_hash"],
+        row["scopes"],
+        row["created_at"],
+        row["expires_at"],
+        row["credential_types"],
+        row["revoked_at"],
+    ]
+
+
+def _token_mac(sealer: Sealer, row: Mapping[str, Any]) -> str:
+    return sealer.row_mac("api_tokens", _token_fields(row))
+
+
+def _new_token_in(
+    store: Store,
+    sealer: Sealer,
+    connection: Connection,
+    name: str,
+    scopes: set[str],
+    lifetime: timedelta,
+    credential_types: set[str] | None,
+) -> tuple[str, str]:
+    """Store a new token (its hash and a MAC over the row); return (id, token)."""
     token_id = secrets.token_hex(8)
     token = f"acc_{token_id}_{secrets.token_urlsafe(32)}"
-    store.add_token(connection, token_id, name, _hash_token(token), " ".join(sorted(scopes)))
-    return token
+    now = now_seconds()
+    row: dict[str, Any] = {
+        "id": token_id,
+        "name": name,
+        "token_hash": _hash_token(token),
+        "scopes": " ".join(sorted(scopes)),
+        "created_at": now,
+        "expires_at": now + int(lifetime.total_seconds()),
+        "credential_types": None if credential_types is None else json.dumps(sorted(credential_types)),
+        "revoked_at": None,
+    }
+    store.add_token(connection, {**row, "mac": _token_mac(sealer, row)})
+    return token_id, token
+
+
+def _slots(row: Mapping[str, Any]) -> dict[str, list[int]]:
+    """A credential row's status-list slots, as the audit log records them."""
+    return {
+        "revocation": [row["revocation_list"], row["revocation_index"]],
+        "suspension": [row["suspension_list"], row["suspension_index"]],
+    }
 
 
 def _append_audit(
@@ -488,4 +702,13 @@ def _append_audit(
     )
 
 
-__all__ = ["Issuer", "ServiceError", "Token"]
+__all__ = [
+    "ConflictError",
+    "ForbiddenError",
+    "IntegrityError",
+    "Issuer",
+    "NotFoundError",
+    "ServiceError",
+    "Token",
+    "UnauthorizedError",
+]

@@ -79,13 +79,14 @@ def _operation(
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    # Every route spends a budget: the token's, or the client address's on open routes.
+    operation["responses"] = {**responses, "429": _problem("rate limited (per token, or per client address)")}
     if scope:
         operation["security"] = [{"bearer": [scope]}]
         operation["responses"] = {
-            **responses,
-            "401": _problem("no or unknown token"),
-            "403": _problem(f"the token lacks the {scope} scope"),
-            "429": _problem("rate limited"),
+            **operation["responses"],
+            "401": _problem("no, unknown, revoked or expired token"),
+            "403": _problem(f"the token lacks the {scope} scope (or may not issue this credential type)"),
         }
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -96,6 +97,20 @@ def _operation(
 
 def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+_DID_IN_PATH = (
+    "the agent's DID, percent-encoded as one path segment (RFC 3986), '%' included: "
+    "did:web:a.example%3A8443:b is sent as did:web:a.example%253A8443:b"
+)
+
+
+def _agent_answers(what: str) -> dict[str, Any]:
+    return {
+        "200": _json(_OBJECT, f"the agent, its state and {what}"),
+        "400": _problem("INVALID_SUBJECT_ID: not a DID or URL"),
+        "404": _problem("AGENT_NOT_FOUND: never registered nor issued a credential"),
+    }
 
 
 # VC-API verify options. ``checks`` is accepted for compatibility; every check always runs.
@@ -118,8 +133,12 @@ def _issue_operation(bad: dict[str, Any], suite: str, **extra: Any) -> dict[str,
         {
             "201": _json({"type": "object", "required": ["verifiableCredential"]}, "issued"),
             "400": bad,
-            "409": _problem("a credential with this id was already issued"),
+            "403": _problem("the token lacks the issue scope, or may not issue this credential type"),
+            "409": _problem(
+                "CONFLICT: a credential with this id was already issued; AGENT_SUSPENDED: kill switch"
+            ),
             "413": _problem("body too large"),
+            "503": _problem("INTEGRITY_CHECK_FAILED: stored state disagrees with the signed audit log"),
         },
         scope="issue",
         body={
@@ -143,6 +162,9 @@ def _issue_operation(bad: dict[str, Any], suite: str, **extra: Any) -> dict[str,
 
 def openapi_document(base_url: str) -> dict[str, Any]:
     bad = _problem("malformed input, with a stable code")
+    tampered = _problem("INTEGRITY_CHECK_FAILED: stored state disagrees with the signed audit log")
+    agent = [_path_parameter("agentDid", {"type": "string", "description": _DID_IN_PATH})]
+    by_body = {"type": "object", "required": ["agent"], "properties": {"agent": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -198,7 +220,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/status/{listId}": {
                 "get": _operation(
                     "A signed BitstringStatusListCredential",
-                    {"200": _json(_OBJECT, "list credential"), "404": _problem("no such list")},
+                    {
+                        "200": _json(_OBJECT, "list credential"),
+                        "404": _problem("no such list"),
+                        "503": tampered,
+                    },
                     parameters=[_path_parameter("listId", {"type": "integer"})],
                 )
             },
@@ -229,9 +255,24 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 )
             },
+            "/challenges": {
+                "post": _operation(
+                    "A single-use challenge bound to a domain, for POST /presentations/verify (VC-API)",
+                    {
+                        "201": _json(_OBJECT, "a VerifiablePresentationRequest: challenge, domain, query"),
+                        "400": bad,
+                    },
+                    body={
+                        "type": "object",
+                        "required": ["domain"],
+                        "properties": {"domain": {"type": "string"}, "query": {}},
+                    },
+                )
+            },
             "/presentations/verify": {
                 "post": _operation(
-                    "Verify a presentation bound to options.challenge and options.domain (VC-API)",
+                    "Verify a presentation answering a challenge from POST /challenges, once; each "
+                    "credential must be about the presentation's holder",
                     {
                         "200": _json(_RESULT, "verified"),
                         "400": _json(_RESULT, "not verified, or malformed input"),
@@ -254,6 +295,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "a revoked credential cannot be reinstated; "
                             "a VC 1.1 credential has no status entry"
                         ),
+                        "503": tampered,
                     },
                     scope="status",
                     body={
@@ -287,10 +329,146 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
             "/agents/{agentDid}/suspend": {
                 "post": _operation(
-                    "Kill switch: suspend every live credential of an agent at once",
-                    {"200": _json(_OBJECT, "the suspended credential ids")},
+                    "Kill switch: suspend the agent (issued nothing until reinstated) and every live "
+                    "credential of it, at once",
+                    {**_agent_answers("the suspended credential ids"), "503": tampered},
                     scope="status",
-                    parameters=[_path_parameter("agentDid", {"type": "string"})],
+                    parameters=agent,
+                )
+            },
+            "/agents/{agentDid}/reinstate": {
+                "post": _operation(
+                    "Lift the kill switch: the agent may be issued credentials again, and the "
+                    "credentials the switch suspended are active again",
+                    {**_agent_answers("the reinstated credential ids"), "503": tampered},
+                    scope="admin",
+                    parameters=agent,
+                )
+            },
+            "/agents/suspend": {
+                "post": _operation(
+                    "Kill switch, with the agent's DID in the body (no path encoding)",
+                    {**_agent_answers("the suspended credential ids"), "503": tampered},
+                    scope="status",
+                    body=by_body,
+                )
+            },
+            "/agents/reinstate": {
+                "post": _operation(
+                    "Lift the kill switch, with the agent's DID in the body",
+                    {**_agent_answers("the reinstated credential ids"), "503": tampered},
+                    scope="admin",
+                    body=by_body,
+                )
+            },
+            "/agents": {
+                "post": _operation(
+                    "Register an agent and issue its AgentCredential (actsFor: this organization; the "
+                    "kill switch is the credential's own suspension entry)",
+                    {
+                        "201": _json(_OBJECT, "the agent and its AgentCredential"),
+                        "400": _problem("a field is missing or malformed; the problem names it"),
+                        "409": _problem("the agent is registered already, or suspended"),
+                        "503": tampered,
+                    },
+                    scope="issue",
+                    body={
+                        "type": "object",
+                        "required": ["did", "builtBy", "build", "liabilityContact", "escalationContact"],
+                    },
+                ),
+                "get": _operation(
+                    "Every agent and its state", {"200": _json(_OBJECT, "agents")}, scope="issue"
+                ),
+            },
+            "/agents/{agentDid}": {
+                "get": _operation(
+                    "An agent: its state and its credentials with their status",
+                    {**_agent_answers("its credentials")},
+                    scope="issue",
+                    parameters=agent,
+                )
+            },
+            "/agents/{agentDid}/mandates": {
+                "post": _operation(
+                    "Issue a MandateCredential from typed JSON, read by the reader authorize uses, "
+                    "naming the agent's current AgentCredential by id and digest",
+                    {
+                        "201": _json(_OBJECT, "the mandate"),
+                        "400": _problem("a field is missing or malformed; the problem names it"),
+                        "404": _problem("AGENT_NOT_FOUND: not a registered agent"),
+                        "409": _problem("AGENT_SUSPENDED, or no live AgentCredential"),
+                        "503": tampered,
+                    },
+                    scope="issue",
+                    parameters=agent,
+                    body={"type": "object", "required": ["actions", "purpose"]},
+                )
+            },
+            "/agents/{agentDid}/reissue": {
+                "post": _operation(
+                    "Re-issue the agent's AgentCredential and live mandates (near expiry, after key "
+                    "rotation); the replaced ones are revoked",
+                    {
+                        "201": _json(_OBJECT, "the new credentials"),
+                        "400": bad,
+                        "404": _problem("AGENT_NOT_FOUND"),
+                        "409": _problem("AGENT_SUSPENDED"),
+                        "503": tampered,
+                    },
+                    scope="issue",
+                    parameters=agent,
+                )
+            },
+            "/agents/{agentDid}/offers": {
+                "post": _operation(
+                    "An OpenID4VCI credential offer (pre-authorized code, single use, 10 minutes; "
+                    "optional transaction code) for the agent to collect its credentials",
+                    {
+                        "201": _json(_OBJECT, "offer, uri (openid-credential-offer://), txCode if asked"),
+                        "400": _json(_OBJECT, "OAuth error: invalid_request"),
+                        "404": _problem("AGENT_NOT_FOUND"),
+                        "409": _problem("no live AgentCredential"),
+                    },
+                    scope="issue",
+                    parameters=agent,
+                )
+            },
+            "/.well-known/openid-credential-issuer": {
+                "get": _operation(
+                    "OpenID4VCI Credential Issuer metadata", {"200": _json(_OBJECT, "metadata")}
+                )
+            },
+            "/.well-known/oauth-authorization-server": {
+                "get": _operation(
+                    "OAuth 2.0 Authorization Server metadata (RFC 8414)", {"200": _json(_OBJECT, "metadata")}
+                )
+            },
+            "/token": {
+                "post": _operation(
+                    "OpenID4VCI token endpoint: the pre-authorized code (and tx_code) for an access token",
+                    {
+                        "200": _json(_OBJECT, "access_token, token_type, expires_in"),
+                        "400": _json(_OBJECT, "OAuth error (RFC 6749 §5.2)"),
+                    },
+                )
+            },
+            "/nonce": {
+                "post": _operation(
+                    "OpenID4VCI nonce endpoint: a fresh c_nonce", {"200": _json(_OBJECT, "c_nonce")}
+                )
+            },
+            "/credential": {
+                "post": _operation(
+                    "OpenID4VCI credential endpoint: a jwt key proof by the agent's DID key, bound to "
+                    "a c_nonce and this issuer",
+                    {
+                        "200": _json(_OBJECT, "credentials"),
+                        "400": _json(
+                            _OBJECT, "OpenID4VCI credential error (invalid_proof, invalid_nonce, ...)"
+                        ),
+                        "401": _json(_OBJECT, "invalid_token"),
+                    },
                 )
             },
             "/audit": {

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -100,6 +101,11 @@ api_tokens = Table(
     Column("scopes", String(200), nullable=False),  # space-separated
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
+    Column("expires_at", BigInteger, nullable=True),  # NULL only on rows from before 0003
+    Column("credential_types", Text, nullable=True),  # JSON list the token may issue; NULL: any
+    # HMAC under a key derived from the master key over every column above: a row written by
+    # someone with database access alone does not authenticate (see integrity.py).
+    Column("mac", String(64), nullable=True),
 )
 
 audit_log = Table(
@@ -124,4 +130,62 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("digest", String(80), nullable=False),
+)
+
+# The kill switch as agent state. The signed audit log is the authority (integrity.py replays
+# it); this row is what queries read, and `accredit audit verify` compares the two.
+agents = Table(
+    "agents",
+    metadata,
+    Column("did", String(2048), primary_key=True),
+    Column("state", String(16), nullable=False),  # active | suspended
+    Column("registered", Boolean, nullable=False, default=False),
+    Column("profile", Text, nullable=True),  # JSON: name, builder, build, contacts (POST /agents)
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Request budgets per client address or token, shared by every worker and instance.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("tokens", Float(precision=53), nullable=False),
+    Column("updated", Float(precision=53), nullable=False),
+)
+
+# Challenges from POST /challenges, each accepted by POST /presentations/verify once.
+challenges = Table(
+    "challenges",
+    metadata,
+    Column("value", String(128), primary_key=True),
+    Column("domain", String(512), nullable=False),
+    Column("query", Text, nullable=True),  # JSON: the request's queries, to check the answer against
+    Column("issued_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+Index("ix_challenges_expires", challenges.c.expires_at)
+
+# OpenID4VCI pre-authorized codes (stored hashed), each spent once.
+offers = Table(
+    "offers",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("agent_did", String(2048), nullable=False),
+    Column("configurations", Text, nullable=False),  # JSON list of credential configuration ids
+    Column("tx_code_hash", String(64), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),  # wrong transaction codes so far
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+# OpenID4VCI access tokens from the token endpoint (stored hashed), short-lived.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_did", String(2048), nullable=False),
+    Column("configurations", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
 )

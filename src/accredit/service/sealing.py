@@ -4,18 +4,27 @@ The master key comes from a passphrase (scrypt, salt stored beside the data) or 
 file of 32 random bytes created with mode 0600. Every instance sharing one database must be
 given the same passphrase or key file. Sealed blobs bind the key id as associated data, so a
 ciphertext moved to another row does not decrypt.
+
+A second key, derived from the master key (HKDF), authenticates database rows that grant
+authority (API tokens): write access to the database alone cannot mint one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from .._jcs import canonicalize
 from ..errors import AccreditError
 
 _VERSION = b"\x01"
@@ -35,6 +44,9 @@ class Sealer:
         if len(master_key) != 32:
             raise SealingError("the master key must be 32 bytes")
         self._aead = AESGCM(master_key)
+        self._row_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"accredit row authentication v1"
+        ).derive(master_key)
 
     @classmethod
     def from_passphrase(cls, passphrase: str, salt: bytes) -> Sealer:
@@ -65,3 +77,11 @@ class Sealer:
             return self._aead.decrypt(nonce, ciphertext, label.encode("utf-8"))
         except InvalidTag:
             raise SealingError("cannot decrypt a private key: wrong passphrase or master key file") from None
+
+    def row_mac(self, table: str, values: Sequence[str | int | None]) -> str:
+        """An HMAC-SHA256 over a row's ``values`` (in a fixed order) and its ``table``."""
+        message = canonicalize([table, *values])
+        return hmac.new(self._row_key, message, hashlib.sha256).hexdigest()
+
+    def row_authentic(self, table: str, values: Sequence[str | int | None], mac: str | None) -> bool:
+        return mac is not None and hmac.compare_digest(self.row_mac(table, values), mac)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import secrets
 import threading
 import time
@@ -20,15 +21,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .schema import (
+    access_tokens,
+    agents,
     api_tokens,
     audit_head,
     audit_log,
+    challenges,
     credential_subjects,
     credentials,
+    offers,
+    rate_limits,
     settings,
     signing_keys,
     status_lists,
@@ -115,7 +121,8 @@ class Store:
             if not database or database == ":memory:":
                 yield
                 return
-            with open(f"{database}.migrate-lock", "w") as handle:
+            descriptor = os.open(f"{database}.migrate-lock", os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 yield
             return
@@ -290,14 +297,8 @@ class Store:
 
     # --- tokens -----------------------------------------------------------------------------
 
-    def add_token(
-        self, connection: Connection, token_id: str, name: str, token_hash: str, scopes: str
-    ) -> None:
-        connection.execute(
-            api_tokens.insert().values(
-                id=token_id, name=name, token_hash=token_hash, scopes=scopes, created_at=now_seconds()
-            )
-        )
+    def add_token(self, connection: Connection, row: Mapping[str, Any]) -> None:
+        connection.execute(api_tokens.insert().values(**row))
 
     def token_by_hash(self, connection: Connection, token_hash: str) -> dict[str, Any] | None:
         row = connection.execute(
@@ -305,13 +306,196 @@ class Store:
         ).first()
         return None if row is None else dict(row._mapping)
 
-    def revoke_token(self, connection: Connection, token_id: str) -> bool:
-        result = connection.execute(
-            update(api_tokens)
-            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now_seconds())
+    def token(self, connection: Connection, token_id: str) -> dict[str, Any] | None:
+        row = connection.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def tokens(self, connection: Connection) -> list[dict[str, Any]]:
+        return [
+            dict(row._mapping) for row in connection.execute(select(api_tokens).order_by(api_tokens.c.id))
+        ]
+
+    def update_token(self, connection: Connection, token_id: str, **values: Any) -> None:
+        connection.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(**values))
+
+    # --- agents -----------------------------------------------------------------------------
+
+    def agent(self, connection: Connection, did: str) -> dict[str, Any] | None:
+        row = connection.execute(select(agents).where(agents.c.did == did)).first()
+        return None if row is None else dict(row._mapping)
+
+    def agents(self, connection: Connection) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in connection.execute(select(agents).order_by(agents.c.did))]
+
+    def put_agent(self, connection: Connection, did: str, **values: Any) -> None:
+        """Insert or update the agent row of ``did`` (the caller holds the audit head lock)."""
+        at = now_seconds()
+        if self.agent(connection, did) is None:
+            connection.execute(
+                agents.insert().values(
+                    did=did,
+                    **{"registered": False, "state": "active", **values},
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+        else:
+            connection.execute(update(agents).where(agents.c.did == did).values(**values, updated_at=at))
+
+    def credentials_of(self, connection: Connection, subject_id: str) -> list[dict[str, Any]]:
+        """Every credential issued to ``subject_id``, oldest first."""
+        named = select(credential_subjects.c.credential_id).where(
+            credential_subjects.c.subject_id == subject_id
         )
+        query = (
+            select(credentials)
+            .where(credentials.c.id.in_(named))
+            .order_by(credentials.c.issued_at, credentials.c.id)
+        )
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+    def has_credentials(self, connection: Connection, subject_id: str) -> bool:
+        query = (
+            select(credential_subjects.c.credential_id)
+            .where(credential_subjects.c.subject_id == subject_id)
+            .limit(1)
+        )
+        return connection.execute(query).first() is not None
+
+    def credential_slots(
+        self, connection: Connection, credential_ids: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        query = select(
+            credentials.c.id,
+            credentials.c.revocation_list,
+            credentials.c.revocation_index,
+            credentials.c.suspension_list,
+            credentials.c.suspension_index,
+        ).where(credentials.c.id.in_(credential_ids))
+        return {
+            str(r.id): {
+                "revocation": [int(r.revocation_list), int(r.revocation_index)],
+                "suspension": [int(r.suspension_list), int(r.suspension_index)],
+            }
+            for r in connection.execute(query)
+        }
+
+    def credential_states(self, connection: Connection) -> dict[str, tuple[bool, bool]]:
+        """Every credential's (revoked, suspended) flags as the table holds them."""
+        query = select(credentials.c.id, credentials.c.revoked, credentials.c.suspended)
+        return {str(r.id): (bool(r.revoked), bool(r.suspended)) for r in connection.execute(query)}
+
+    def lift_suspensions(self, connection: Connection, credential_ids: list[str]) -> list[str]:
+        """Lift the suspension of those of ``credential_ids`` not revoked; return their ids."""
+        rows = connection.execute(
+            select(credentials.c.id, credentials.c.suspension_list).where(
+                credentials.c.id.in_(credential_ids),
+                credentials.c.revoked.is_(False),
+                credentials.c.suspended.is_(True),
+            )
+        ).all()
+        if rows:
+            connection.execute(
+                update(credentials).where(credentials.c.id.in_([r.id for r in rows])).values(suspended=False)
+            )
+            self._bump(connection, {int(r.suspension_list) for r in rows})
+        return [str(r.id) for r in rows]
+
+    # --- rate limits and challenges ---------------------------------------------------------
+
+    def take_from_bucket(self, bucket: str, capacity: float, per_second: float, now: float) -> bool:
+        """A token bucket in the database, so every worker and instance spends the same budget."""
+        with self.write() as connection:
+            if not connection.execute(
+                select(rate_limits.c.bucket).where(rate_limits.c.bucket == bucket)
+            ).first():
+                with contextlib.suppress(IntegrityError), connection.begin_nested():  # lost a race: fine
+                    connection.execute(
+                        rate_limits.insert().values(bucket=bucket, tokens=capacity, updated=now)
+                    )
+            row = connection.execute(
+                select(rate_limits.c.tokens, rate_limits.c.updated)
+                .where(rate_limits.c.bucket == bucket)
+                .with_for_update()
+            ).one()
+            tokens = min(capacity, row.tokens + max(0.0, now - row.updated) * per_second)
+            allowed = bool(tokens >= 1)
+            connection.execute(
+                update(rate_limits)
+                .where(rate_limits.c.bucket == bucket)
+                .values(tokens=tokens - 1 if allowed else tokens, updated=max(now, row.updated))
+            )
+            if secrets.randbelow(1000) == 0:  # now and then, forget buckets that are full again
+                connection.execute(delete(rate_limits).where(rate_limits.c.updated < now - 3600))
+        return allowed
+
+    def add_challenge(self, row: Mapping[str, Any]) -> bool:
+        """Remember a challenge; False if that value is already taken."""
+        with self.write() as connection:
+            connection.execute(delete(challenges).where(challenges.c.expires_at < row["issued_at"] - 3600))
+            try:
+                with connection.begin_nested():
+                    connection.execute(challenges.insert().values(**row, used=False))
+            except IntegrityError:
+                return False
+        return True
+
+    def consume_challenge(self, value: str) -> tuple[dict[str, Any] | None, bool]:
+        """Mark ``value`` used atomically; return its row and whether it was unused until now."""
+        with self.write() as connection:
+            result = connection.execute(
+                update(challenges)
+                .where(challenges.c.value == value, challenges.c.used.is_(False))
+                .values(used=True)
+            )
+            row = connection.execute(select(challenges).where(challenges.c.value == value)).first()
+        return (None if row is None else dict(row._mapping)), bool(result.rowcount)
+
+    # --- OpenID4VCI offers and access tokens -----------------------------------------------
+
+    def add_offer(self, row: Mapping[str, Any]) -> None:
+        with self.write() as connection:
+            connection.execute(delete(offers).where(offers.c.expires_at < now_seconds() - 3600))
+            connection.execute(offers.insert().values(**row))
+
+    def offer(self, code_hash: str) -> dict[str, Any] | None:
+        with self.read() as connection:
+            row = connection.execute(select(offers).where(offers.c.code_hash == code_hash)).first()
+        return None if row is None else dict(row._mapping)
+
+    def count_offer_attempt(self, code_hash: str, limit: int) -> None:
+        """One more wrong transaction code; at ``limit`` the offer is spent."""
+        with self.write() as connection:
+            connection.execute(
+                update(offers).where(offers.c.code_hash == code_hash).values(attempts=offers.c.attempts + 1)
+            )
+            connection.execute(
+                update(offers)
+                .where(offers.c.code_hash == code_hash, offers.c.attempts >= limit)
+                .values(used=True)
+            )
+
+    def spend_offer(self, code_hash: str) -> bool:
+        """Mark the offer used; False if it was used already (atomic: one winner)."""
+        with self.write() as connection:
+            result = connection.execute(
+                update(offers)
+                .where(offers.c.code_hash == code_hash, offers.c.used.is_(False))
+                .values(used=True)
+            )
         return bool(result.rowcount)
+
+    def add_access_token(self, row: Mapping[str, Any]) -> None:
+        with self.write() as connection:
+            connection.execute(delete(access_tokens).where(access_tokens.c.expires_at < now_seconds() - 3600))
+            connection.execute(access_tokens.insert().values(**row))
+
+    def access_token(self, token_hash: str) -> dict[str, Any] | None:
+        with self.read() as connection:
+            row = connection.execute(
+                select(access_tokens).where(access_tokens.c.token_hash == token_hash)
+            ).first()
+        return None if row is None else dict(row._mapping)
 
     # --- audit ------------------------------------------------------------------------------
 

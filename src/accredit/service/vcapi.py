@@ -1,7 +1,8 @@
 """VC-API requests: what an issue or verify request may ask, read strictly, and their routes.
 
 https://w3c-ccg.github.io/vc-api/ — ``POST /credentials/issue`` (201), ``/credentials/verify``
-and ``/presentations/verify`` (200 verified, 400 with the result body when not).
+(200 verified, 400 with the result body when not); ``/presentations/verify`` with its
+single-use challenges is in ``presentations``.
 
 Issuance rules, as the README states them:
 
@@ -45,11 +46,13 @@ from ..credentials import (
     data_model_version,
     validate_credential,
     verify_credential,
-    verify_presentation,
 )
-from ..errors import InputError, ValidationError
+from ..errors import ValidationError
 from ..proofs import RECOMMENDED_SUITES, SUITES
-from .issuer import ConflictError, Issuer, ProtectedPropertyError, Token, UnknownOptionError
+from .errors import ConflictError, ProtectedPropertyError, UnknownOptionError
+from .http import Guard
+from .issuable import check_subject_ids, refuse_reserved_types
+from .issuer import Issuer
 
 DEFAULT_SUITE = "eddsa-rdfc-2022"
 MAX_VALIDITY = timedelta(days=365)
@@ -124,6 +127,8 @@ def read_issue_request(
     document = {k: v for k, v in credential.items() if k != "issuer"}
     _check_id(document, issuer)
     _check_caller_status(document, issuer)
+    refuse_reserved_types(document)
+    check_subject_ids(document)
     subjects = document.get("credentialSubject")
     subject_list = subjects if isinstance(subjects, list) else [subjects]
     validate_credential(
@@ -239,7 +244,7 @@ def read_verify_options(body: Mapping[str, Any]) -> dict[str, Any]:
 def register_vcapi(
     app: Flask,
     issuer: Issuer,
-    require: Callable[[str], Token],
+    guard: Guard,
     body: Callable[[], dict[str, Any]],
     *,
     accepted_suites: frozenset[str] = RECOMMENDED_SUITES,
@@ -252,7 +257,7 @@ def register_vcapi(
     )
 
     def issue_with(suite: str) -> tuple[Response, int]:
-        token = require("issue")
+        token = guard.require("issue")
         issue_request = read_issue_request(body(), issuer=issuer, suite=suite, max_backdate=max_backdate)
         return jsonify({"verifiableCredential": issuer.issue(issue_request, token)}), 201
 
@@ -273,21 +278,10 @@ def register_vcapi(
 
     @app.post("/credentials/verify")
     def verify_vc() -> tuple[Response, int]:
+        guard.open_route()
         request_body = body()
         read_verify_options(request_body)
         return verification(verify_credential(request_body.get("verifiableCredential"), verify_options))
-
-    @app.post("/presentations/verify")
-    def verify_vp() -> tuple[Response, int]:
-        request_body = body()
-        options = read_verify_options(request_body)
-        challenge, domain = options.get("challenge"), options.get("domain")
-        if not isinstance(challenge, str) or not challenge or not isinstance(domain, str | None):
-            raise InputError("options.challenge (a string) is required; options.domain is a string if given")
-        result = verify_presentation(
-            request_body.get("verifiablePresentation"), verify_options, challenge=challenge, domain=domain
-        )
-        return verification(result)
 
 
 __all__ = ["IssueRequest", "read_issue_request", "read_verify_options", "register_vcapi"]
