@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import AccreditError, InputError, InputTooLargeError
-from . import agents, oid4vci, presentations
+from . import agents, console, oid4vci, presentations
 from .config import ServiceConfig
 from .errors import NotFoundError, ServiceError
 from .http import Guard, json_body, problem
@@ -58,6 +58,7 @@ def create_app(config: ServiceConfig | None = None, *, issuer: Issuer | None = N
     agents.register(app, issuer, guard, registry)
     oid4vci.register(app, issuer, guard, registry)
     presentations.register(app, issuer, guard)
+    console.register(app, issuer, guard, registry)
     return app
 
 
@@ -119,6 +120,8 @@ def _register_routes(app: Flask, issuer: Issuer, guard: Guard, config: ServiceCo
     @app.get("/")
     def index() -> Response:
         guard.open_route()
+        if console.wants_html():  # a browser; API clients keep the JSON
+            return console.landing(issuer)
         return jsonify(
             {
                 "did": issuer.did,

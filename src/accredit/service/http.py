@@ -75,7 +75,11 @@ class Guard:
 
     def require(self, scope: str) -> Token:
         """The request's token, which must hold ``scope`` and be within its budget."""
-        token = self.issuer.authenticate(request.headers.get("Authorization"))
+        return self.admit(self.issuer.authenticate(request.headers.get("Authorization")), scope)
+
+    def admit(self, token: Token, scope: str) -> Token:
+        """``token`` if it holds ``scope`` and is within its budget (``ForbiddenError``,
+        ``RateLimitedError``)."""
         if not token.allows(scope):
             raise ForbiddenError(f"this route needs the {scope!r} scope", scope=scope)
         self._spend(f"token:{token.id}", self.per_token, "token")

@@ -583,7 +583,17 @@ class Issuer:
             raise UnauthorizedError("a bearer token is required")
         with self.store.read() as connection:
             row = self.store.token_by_hash(connection, _hash_token(authorization[len("Bearer ") :].strip()))
-        if row is None:
+        return self._token_of(row)
+
+    def token_by_id(self, token_id: str) -> Token:
+        """The token ``token_id`` (a console session names its token by id), held to the same
+        rules as ``authenticate``: revoking or expiring the token ends its sessions."""
+        with self.store.read() as connection:
+            row = self.store.token(connection, token_id)
+        return self._token_of(row)
+
+    def _token_of(self, row: Mapping[str, Any] | None) -> Token:
+        if row is None or row["revoked_at"] is not None:
             raise UnauthorizedError("the bearer token is not valid")
         if not self.token_row_authentic(row):
             log.error("API token row %r fails its MAC: the database was edited", row["id"])

@@ -38,7 +38,7 @@ from ..credentials import CREDENTIALS_V2
 from ..dids import resolve_verification_method
 from ..errors import AccreditError
 from .http import Guard, json_body
-from .issuer import Issuer
+from .issuer import Issuer, Token
 from .registry import AgentRegistry
 from .storage import now_seconds
 
@@ -170,6 +170,58 @@ def _oauth(error: OAuthError) -> Response:
     return _no_store(response)
 
 
+def make_offer(
+    issuer: Issuer,
+    registry: AgentRegistry,
+    agent_did: str,
+    configurations: Any,
+    tx_code_wanted: bool,
+    actor: Token,
+) -> dict[str, Any]:
+    """A single-use pre-authorized credential offer of ``configurations`` for a registered,
+    active agent: ``{"offer", "uri", "expires_in"}`` and, when asked for, the ``txCode`` to send
+    over another channel. Audited as ``agent.offer``; raises ``OAuthError`` for unknown
+    configurations and the registry's errors for an agent that cannot be offered anything."""
+    store = issuer.store
+    if (
+        not isinstance(configurations, list)
+        or not configurations
+        or not set(configurations) <= set(CONFIGURATIONS)
+        or len(set(configurations)) != len(configurations)
+    ):
+        raise OAuthError("invalid_request", f"credentials is a list of {sorted(CONFIGURATIONS)}")
+    registry.live_agent_credential(agent_did)  # registered, with a live AgentCredential
+    code = secrets.token_urlsafe(32)
+    tx_code = f"{secrets.randbelow(10**6):06d}" if tx_code_wanted else None
+    expires = now_seconds() + OFFER_LIFETIME
+    store.add_offer(
+        {
+            "code_hash": _hash(code),
+            "agent_did": agent_did,
+            "configurations": json.dumps(configurations),
+            "tx_code_hash": None if tx_code is None else _hash(tx_code),
+            "attempts": 0,
+            "expires_at": expires,
+            "used": False,
+        }
+    )
+    with store.write() as connection:
+        issuer.audit_in(connection, actor, "agent.offer", {"agent": agent_did, "credentials": configurations})
+    grant: dict[str, Any] = {"pre-authorized_code": code}
+    if tx_code is not None:
+        grant["tx_code"] = {"input_mode": "numeric", "length": 6, "description": "sent to you separately"}
+    offer = {
+        "credential_issuer": issuer.base_url,
+        "credential_configuration_ids": configurations,
+        "grants": {PRE_AUTHORIZED: grant},
+    }
+    uri = "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer, separators=(",", ":")))
+    answer: dict[str, Any] = {"offer": offer, "uri": uri, "expires_in": OFFER_LIFETIME}
+    if tx_code is not None:
+        answer["txCode"] = tx_code  # for the admin to send over another channel
+    return answer
+
+
 def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) -> None:
     store = issuer.store
     app.register_error_handler(OAuthError, _oauth)
@@ -179,44 +231,7 @@ def register(app: Flask, issuer: Issuer, guard: Guard, registry: AgentRegistry) 
         actor = guard.require("admin")
         body = json_body() if request.get_data(cache=True) else {}
         configurations = body.get("credentials", [AGENT_CREDENTIAL, MANDATE_CREDENTIAL])
-        if (
-            not isinstance(configurations, list)
-            or not configurations
-            or not set(configurations) <= set(CONFIGURATIONS)
-            or len(set(configurations)) != len(configurations)
-        ):
-            raise OAuthError("invalid_request", f"credentials is a list of {sorted(CONFIGURATIONS)}")
-        registry.live_agent_credential(agent_did)  # registered, with a live AgentCredential
-        code = secrets.token_urlsafe(32)
-        tx_code = f"{secrets.randbelow(10**6):06d}" if body.get("txCode") else None
-        expires = now_seconds() + OFFER_LIFETIME
-        store.add_offer(
-            {
-                "code_hash": _hash(code),
-                "agent_did": agent_did,
-                "configurations": json.dumps(configurations),
-                "tx_code_hash": None if tx_code is None else _hash(tx_code),
-                "attempts": 0,
-                "expires_at": expires,
-                "used": False,
-            }
-        )
-        with store.write() as connection:
-            issuer.audit_in(
-                connection, actor, "agent.offer", {"agent": agent_did, "credentials": configurations}
-            )
-        grant: dict[str, Any] = {"pre-authorized_code": code}
-        if tx_code is not None:
-            grant["tx_code"] = {"input_mode": "numeric", "length": 6, "description": "sent to you separately"}
-        offer = {
-            "credential_issuer": issuer.base_url,
-            "credential_configuration_ids": configurations,
-            "grants": {PRE_AUTHORIZED: grant},
-        }
-        uri = "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer, separators=(",", ":")))
-        answer: dict[str, Any] = {"offer": offer, "uri": uri, "expires_in": OFFER_LIFETIME}
-        if tx_code is not None:
-            answer["txCode"] = tx_code  # for the admin to send over another channel
+        answer = make_offer(issuer, registry, agent_did, configurations, bool(body.get("txCode")), actor)
         return _no_store(jsonify(answer)), 201
 
     @app.get("/.well-known/openid-credential-issuer")
@@ -356,4 +371,11 @@ def _credential_request() -> Mapping[str, Any]:
         raise OAuthError("invalid_credential_request", error.message) from None
 
 
-__all__ = ["OAuthError", "authorization_server_metadata", "issuer_metadata", "register", "verify_key_proof"]
+__all__ = [
+    "OAuthError",
+    "authorization_server_metadata",
+    "issuer_metadata",
+    "make_offer",
+    "register",
+    "verify_key_proof",
+]

@@ -66,7 +66,7 @@ class DatabaseChallengeStore:
         return ChallengeState.VALID, challenge
 
 
-class _EveryIssuer(TrustRegistry):
+class EveryIssuer(TrustRegistry):
     """Trust is the caller's decision on the VC-API verify routes: name the issuer, accept it."""
 
     def check(self, credential: Mapping[str, Any], name: str = "issuerTrust") -> Check:
@@ -85,7 +85,7 @@ def _text_option(options: Mapping[str, Any], name: str, limit: int) -> str:
 
 def register(app: Flask, issuer: Issuer, guard: Guard) -> None:
     verifier = Verifier(
-        trust=_EveryIssuer(),
+        trust=EveryIssuer(),
         resolver=issuer.resolver,
         status_fetcher=StaticStatusListFetcher(issuer.fetch_list),
         challenge_ttl=CHALLENGE_TTL,
@@ -117,4 +117,4 @@ def register(app: Flask, issuer: Issuer, guard: Guard) -> None:
         return jsonify(result.to_dict()), 200 if result.verified else 400
 
 
-__all__ = ["DatabaseChallengeStore", "register"]
+__all__ = ["DatabaseChallengeStore", "EveryIssuer", "register"]

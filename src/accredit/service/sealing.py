@@ -43,10 +43,15 @@ class Sealer:
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != 32:
             raise SealingError("the master key must be 32 bytes")
-        self._aead = AESGCM(master_key)
+        self._aead, self._master = AESGCM(master_key), master_key
         self._row_key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"accredit row authentication v1"
         ).derive(master_key)
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for ``purpose`` (HKDF of the master key), the same in every instance
+        sharing the master key: the console signs its session cookies with one."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._master)
 
     @classmethod
     def from_passphrase(cls, passphrase: str, salt: bytes) -> Sealer:

@@ -210,6 +210,21 @@ class Store:
         column = credentials.c.revocation_list if purpose == "revocation" else credentials.c.suspension_list
         return int(connection.execute(select(func.count()).where(column == list_id)).scalar_one())
 
+    def status_list_fill(self, connection: Connection) -> list[dict[str, Any]]:
+        """Every status list: ``id``, ``purpose``, ``size``, ``used`` (indexes taken) and
+        ``fill`` (the count at which a new list is opened)."""
+        rows = connection.execute(select(status_lists).order_by(status_lists.c.id)).all()
+        return [
+            {
+                "id": row.id,
+                "purpose": row.purpose,
+                "size": row.size,
+                "used": self._used(connection, row.purpose, row.id),
+                "fill": LIST_FILL,
+            }
+            for row in rows
+        ]
+
     def free_index(self, connection: Connection, purpose: str, list_id: int) -> int:
         """A random unused index (herd privacy: indexes say nothing about issuance order)."""
         list_column, index_column = _slot_columns(purpose)
