@@ -28,7 +28,7 @@ openssl req -x509 -newkey ed25519 -nodes -days 2 -subj "/CN=127.0.0.1" \
 
 # Ed25519Signature2020 is off by default on the verify routes; the suites test it.
 ACCREDIT_VERIFY_SUITES="eddsa-rdfc-2022,eddsa-jcs-2022,Ed25519Signature2020" \
-  accredit serve --data-dir "$work/data" --host 127.0.0.1 --port "$port" \
+  accredit serve --data-dir "$work/data" --keep-admin-token --host 127.0.0.1 --port "$port" \
   --cert "$work/cert.pem" --key "$work/key.pem" >"$work/serve.log" 2>&1 &
 server=$!
 for attempt in $(seq 300); do  # up to a minute on a loaded machine

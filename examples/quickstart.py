@@ -51,7 +51,7 @@ class DemoStatusLists:
 
 def start_issuer(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, str]:
     """`accredit serve` on a free port: it creates Acme's issuer on first run and prints its
-    DID and URL; the admin token is in the data directory."""
+    DID, URL and admin token (shown this once; only its hash is stored)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "accredit.cli", "serve", "--port", "0", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
@@ -61,7 +61,7 @@ def start_issuer(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, str]:
     assert process.stdout is not None
     banner = [process.stdout.readline().split() for _ in range(5)]
     did, url = banner[0][-1], banner[1][1]
-    return process, did, url, (data_dir / "admin-token").read_text().strip()
+    return process, did, url, banner[4][2]
 
 
 def main() -> int:

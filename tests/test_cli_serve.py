@@ -165,7 +165,7 @@ def test_a_data_directory_without_write_permission_is_one_line(tmp_path: Path) -
 
 
 def test_the_base_url_follows_the_port_it_is_told(tmp_path: Path) -> None:
-    first = Served(tmp_path)
+    first = Served(tmp_path, "--keep-admin-token")
     assert f"(credentials name {first.url})" in first.banner[1]
     assert first.stop() == 0
 

@@ -36,12 +36,45 @@ def test_first_run_serve_initialises_and_prints_did_and_urls(tmp_path: Path) -> 
         assert server.url == f"http://127.0.0.1:{server.port}" and server.port > 0
         assert f"(credentials name http://127.0.0.1:{server.port})" in lines[1]  # the bound port, not 0
         assert lines[2].strip().endswith("/.well-known/did.json")
-        token_file = tmp_path / ".accredit" / "admin-token"
-        assert str(token_file.relative_to(tmp_path)) in lines[4]
-        assert token_file.stat().st_mode & 0o777 == 0o600
         assert (tmp_path / ".accredit" / "master.key").stat().st_mode & 0o777 == 0o600
         response = requests.get(f"{server.url}/.well-known/did.json", timeout=10)
         assert response.json()["id"] == lines[0].split()[-1]
+    finally:
+        server.stop()
+
+
+def _audit_status(url: str, token: str) -> int:
+    return requests.get(f"{url}/audit", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code
+
+
+def test_first_run_shows_the_admin_token_once_and_leaves_no_file(tmp_path: Path) -> None:
+    first = ServeProcess(cwd=tmp_path, env=_env())
+    try:
+        shown = first.banner[4].split()  # admin token  acc_...  (shown once and not stored: ...)
+        assert shown[2].startswith("acc_") and "shown once" in first.banner[4]
+        assert not (tmp_path / ".accredit" / "admin-token").exists()
+        assert _audit_status(first.url, shown[2]) == 200
+    finally:
+        first.stop()
+    # A later run cannot show it again: only its hash is stored.
+    again = ServeProcess(cwd=tmp_path, env=_env())
+    try:
+        assert shown[2] not in "".join(again.banner) and "shown once" in again.banner[4]
+        assert _audit_status(again.url, shown[2]) == 200
+    finally:
+        again.stop()
+    assert not (tmp_path / ".accredit" / "admin-token").exists()
+
+
+def test_keep_admin_token_keeps_it_in_a_private_file_and_never_prints_it(tmp_path: Path) -> None:
+    server = ServeProcess("--keep-admin-token", cwd=tmp_path, env=_env())
+    try:
+        token_file = tmp_path / ".accredit" / "admin-token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        token = token_file.read_text().strip()
+        assert token.startswith("acc_") and token not in "".join(server.banner)
+        assert str(token_file.relative_to(tmp_path)) in server.banner[4]
+        assert _audit_status(server.url, token) == 200
     finally:
         server.stop()
 

@@ -143,6 +143,23 @@ def _challenge(service: RunningService, domain: str = "vendor.example") -> str:
     return challenge
 
 
+def test_an_expired_challenge_is_refused(service: RunningService) -> None:
+    agent = KeyPair.generate()
+    credential = _issued(service, agent.did)
+    challenge = _challenge(service)
+    presentation = sign_presentation([credential], agent, challenge=challenge, domain="vendor.example")
+    with service.issuer.store.write() as connection:  # its lifetime has passed
+        connection.execute(
+            text("UPDATE challenges SET expires_at = issued_at - 1 WHERE value = :v"), {"v": challenge}
+        )
+    body = {
+        "verifiablePresentation": presentation,
+        "options": {"challenge": challenge, "domain": "vendor.example"},
+    }
+    response = service.request("POST", "/presentations/verify", json=body)
+    assert response.status_code == 400 and _codes(response) == ["CHALLENGE_EXPIRED"]
+
+
 def test_presentation_verification_binds_challenge(service: RunningService) -> None:
     agent = KeyPair.generate()
     credential = _issued(service, agent.did)

@@ -3,9 +3,10 @@
 Each ``*.toml`` file in this directory lists the mutations of one source module: a ``find``
 snippet that must occur exactly once in that module, its ``replace``ment (the check removed,
 inverted or loosened), the tests that must notice (pytest arguments: files, ``-k``), and the
-stable ``code`` of the check, which the failing tests' output must show. A mutation is applied
-to a temporary copy of the repository (never to the working tree), and only its tests run,
-stopping at the first failure.
+stable ``code`` of the check, which the failing tests' output should show. A mutation is
+applied to a temporary copy of the repository (never to the working tree), and only its tests
+run, stopping at the first failure; a test that killed a mutation is then run once on the
+unmutated copy, and a kill by a test that fails anyway does not count.
 
 The run fails if a mutation survives (no test failed), if its tests cannot run (collection
 error, nothing selected, over the time limit), or if a ``find`` snippet is no longer in its
@@ -36,7 +37,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent  # tests/mutations
 ROOT = HERE.parent.parent  # the repository
-PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "--tb=short", "--no-header", "-W", "ignore"]
+PYTEST = ["-x", "-vv", "-p", "no:cacheprovider", "--tb=short", "--no-header", "-W", "ignore"]
 TIMEOUT = 300  # seconds for one mutation's tests; a hang is a failure of the run, not a kill
 
 
@@ -47,7 +48,7 @@ class Mutation:
     find: str
     replace: str
     tests: tuple[str, ...]
-    code: str  # what a failing test must show; "" only where a check has no code
+    code: str  # what a failing test should show; "" where the check has none to show
 
     def __str__(self) -> str:
         return f"{self.name} ({self.file})"

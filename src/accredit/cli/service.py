@@ -125,13 +125,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_token_file(config: Any, token: str) -> Path:
+def _write_token_file(config: Any, token: str) -> None:
     config.prepare_data_dir()
-    token_file: Path = config.data_dir / "admin-token"
-    descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = os.open(config.data_dir / "admin-token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(token + "\n")
-    return token_file
+
+
+def _admin_token_line(token_file: Path, created: str | None, kept: bool) -> str:
+    """The banner's admin token line. A token kept on disk is named by its file, never printed; a
+    new token not kept is printed this once (only its hash is stored, so it cannot be shown again)."""
+    if created is not None and not kept:
+        return f"{created}  (shown once and not stored: copy it now)"
+    if token_file.exists():
+        return f"{token_file}  (mode 0600)"
+    return "shown once when this issuer was created"
 
 
 def _url_host(host: str) -> str:
@@ -200,7 +208,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if tls else "http"
     port = listener.getsockname()[1]
     serving = f"{scheme}://{_url_host(args.host)}:{port}"
-    token_file = None
+    admin = config.data_dir / "admin-token"
+    created_token = None
     if not _has_issuer(config):
         if config.base_url is None and args.host in _WILDCARDS:
             raise CommandError(
@@ -208,19 +217,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"serving on all interfaces ({args.host or 'any'}): pass --base-url (or set "
                 "ACCREDIT_BASE_URL) to the URL clients reach this service at; credentials name it",
             )
-        _, token = _initialize(config, config.base_url or serving, did_web=False)
-        token_file = _write_token_file(config, token)
+        _, created_token = _initialize(config, config.base_url or serving, did_web=False)
+        if args.keep_admin_token:
+            _write_token_file(config, created_token)
 
     app = create_app(config)
     issuer = app.extensions["accredit.issuer"]
     if config.base_url is not None:
         issuer.change_base_url(config.base_url)
-    admin = config.data_dir / "admin-token"
     print(f"accredit issuer   {issuer.did}")
     print(f"serving           {serving}  (credentials name {issuer.base_url})")
     print(f"DID document      {issuer.base_url}/.well-known/did.json")
     print(f"API description   {issuer.base_url}/openapi.json")
-    print(f"admin token       {token_file or (admin if admin.exists() else 'shown once by `accredit init`')}")
+    print(f"admin token       {_admin_token_line(admin, created_token, args.keep_admin_token)}")
     sys.stdout.flush()
     if _mismatch(issuer.base_url, serving, args.host):
         print(
@@ -303,8 +312,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="run the issuer service (initialises one on first run)",
         description="Run the issuer service (VC-API, status lists, kill switch, audit) on a production "
-        "HTTP server. On first run it creates a local did:key issuer and writes the admin token to "
-        "<data dir>/admin-token.",
+        "HTTP server. On first run it creates a local did:key issuer and prints its admin token once "
+        "in the banner; it is stored nowhere (only its hash), unless --keep-admin-token.",
         epilog=_SERVE_EPILOG,
     )
     _data_dir_flag(serve)
@@ -326,6 +335,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=30.0,
         help="seconds a request's whole body may take to arrive (default 30)",
+    )
+    serve.add_argument(
+        "--keep-admin-token",
+        action="store_true",
+        help="on first run, keep the admin token in <data dir>/admin-token (mode 0600) instead of "
+        "printing it once; for scripts that read it from there",
     )
     serve.add_argument(
         "--allow-private-fetch",
