@@ -317,7 +317,7 @@ class Store:
 
     def token_by_hash(self, connection: Connection, token_hash: str) -> dict[str, Any] | None:
         row = connection.execute(
-            select(api_tokens).where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+            select(api_tokens).where(api_tokens.c.token_hash == token_hash)
         ).first()
         return None if row is None else dict(row._mapping)
 
