@@ -50,7 +50,9 @@ _CREDENTIAL_SCHEMA = {
 }
 _PRESENTATION_SCHEMA = {
     "type": "object",
-    "description": "A W3C Verifiable Presentation with a proof bound to options.challenge and options.domain.",
+    "description": (
+        "A W3C Verifiable Presentation with a proof bound to options.challenge and options.domain."
+    ),
     "required": ["@context", "type", "proof"],
     "properties": {
         "@context": {"type": "array", "prefixItems": [{"enum": _CONTEXT_URLS}]},
