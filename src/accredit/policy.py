@@ -159,6 +159,16 @@ class Decision:
     def __bool__(self) -> bool:
         raise TypeError("a Decision is not a truth value; compare decision.decision with 'allow'")
 
+    def summary(self) -> dict[str, Any]:
+        """The decision without the full verification, for the holder it answers: what was
+        decided, for which request, and every reason that did not pass."""
+        return {
+            "decision": self.decision,
+            "request": None if self.request is None else self.request.to_json(),
+            "codes": list(self.codes),
+            "reasons": [c.to_dict() for c in self.reasons if c.code],
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``decision``, ``codes``, ``reasons`` and ``verification``."""
         return {

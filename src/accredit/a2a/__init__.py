@@ -35,7 +35,6 @@ from .. import _json
 from .._jcs import canonicalize
 from ..agents import Money
 from ..errors import AccreditError, StepMismatchError, ValidationError
-from ..exchange import _summary
 from ..policy import AuthorizationRequest
 from ..verifier import Verifier
 from ..wallet import Wallet
@@ -161,7 +160,7 @@ class Negotiation:
         issued_for = decision.challenge.call if decision.challenge is not None else None
         if issued_for is not None and (issued_for != expected or answer.get("stepDigest") != expected):
             return _refusal("A2A_STEP_MISMATCH", "the presentation is not for this task's proposed step")
-        return _summary(decision)
+        return decision.summary()
 
 
 def _presentation(text: Any) -> dict[str, Any]:

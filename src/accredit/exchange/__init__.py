@@ -41,7 +41,7 @@ from ..agents import Money
 from ..challenges import ChallengeState, InMemoryStore, SingleUseStore
 from ..credentials import holder_of
 from ..errors import AccreditError, ValidationError
-from ..policy import AuthorizationRequest, Decision
+from ..policy import AuthorizationRequest
 from ..verifier import Verifier
 
 __all__ = [
@@ -225,7 +225,7 @@ class Exchange:
                 403,
                 code,
                 f"the presentation does not authorize this call ({decision.decision})",
-                decision=_summary(decision),
+                decision=decision.summary(),
             )
         token = secrets.token_urlsafe(32)
         now = self.verifier.now()
@@ -246,7 +246,7 @@ class Exchange:
                     "token": token,
                     "expires": format_datetime(authorization.expires),
                 },
-                "decision": _summary(decision),
+                "decision": decision.summary(),
             },
             {"Content-Type": "application/json", "Cache-Control": "no-store"},
         )
@@ -275,13 +275,3 @@ class Exchange:
                 401, "AUTHORIZATION_CALL_MISMATCH", "the authorization was issued for another call"
             )
         return Answer(200, authorization=authorization)
-
-
-def _summary(decision: Decision) -> dict[str, Any]:
-    """The decision without the full verification: what was decided and every failed reason."""
-    return {
-        "decision": decision.decision,
-        "request": None if decision.request is None else decision.request.to_json(),
-        "codes": list(decision.codes),
-        "reasons": [c.to_dict() for c in decision.reasons if c.code],
-    }
